@@ -1,0 +1,59 @@
+# The DIT assistant. `make run` to start it, `make test` to test it; both set up what is missing.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+RASA   := $(VENV)/bin/rasa
+MODEL  := models/dit-assistant.tar.gz
+BOT_SOURCES := $(shell find bot/data -name '*.yml') bot/domain.yml bot/config.yml
+
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 3
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export PYTHONWARNINGS := ignore::DeprecationWarning
+
+.PHONY: help install run test chat train clean bench
+
+help:
+	@echo "make run    set up, train if needed, and start the assistant on localhost"
+	@echo "make test   set up, train if needed, and run the whole test suite"
+	@echo "make chat   talk to the assistant in this terminal"
+	@echo "make train  train the model (only when bot/ data or config changed)"
+	@echo "make clean  remove the virtual environment, models and caches"
+
+$(VENV)/bin/python:
+	@python=$$(scripts/find-python310) && echo "Creating $(VENV) with $$python" && "$$python" -m venv $(VENV)
+
+# uv resolves nothing here: it installs exactly the versions pinned in requirements.lock.
+$(VENV)/.installed: $(VENV)/bin/python requirements.lock pyproject.toml
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check "uv>=0.4"
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.lock
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
+	@touch $@
+
+$(VENV)/.spacy: $(VENV)/.installed src/dit_assistant/spacy_pipeline.py
+	$(PY) -m dit_assistant.spacy_pipeline
+	@touch $@
+
+install: $(VENV)/.spacy
+
+$(MODEL): $(VENV)/.spacy $(BOT_SOURCES)
+	$(RASA) train --data bot/data --domain bot/domain.yml --config bot/config.yml \
+		--out models --fixed-model-name dit-assistant
+	@touch $@
+
+train: $(MODEL)
+
+run: $(MODEL)
+	$(PY) -m dit_assistant.serve
+
+chat: $(MODEL)
+	$(PY) -m dit_assistant.serve --chat
+
+test: $(MODEL)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) models .rasa .pytest_cache results
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

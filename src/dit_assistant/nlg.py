@@ -1,0 +1,44 @@
+"""Fills clinic facts and helplines into the response texts of ``bot/domain.yml``.
+
+Rasa's templated generator only knows slot values. This subclass adds the values from the clinic
+profile, so a response can say ``{clinic_phone}`` or ``{crisis_lines}`` and a clinic changes them
+in its configuration without retraining. It runs inside the Rasa server itself: crisis replies do
+not depend on the action server or the database being up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+
+from dit_assistant.settings import Settings, get_settings
+
+
+class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
+    """Templated responses with the clinic profile available as template variables."""
+
+    def __init__(
+        self,
+        endpoint_config: EndpointConfig | None = None,
+        domain: Domain | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        super().__init__((domain or Domain.empty()).responses)
+        self._clinic_variables = (settings or get_settings()).template_variables()
+
+    async def generate(
+        self,
+        utter_action: str,
+        tracker: DialogueStateTracker,
+        output_channel: str,
+        **kwargs: Any,
+    ) -> dict[str, Any] | None:
+        # Clinic facts win over anything else with the same name: they are the source of truth.
+        variables = {**kwargs, **self._clinic_variables}
+        return self.generate_from_slots(
+            utter_action, tracker.current_slot_values(), output_channel, **variables
+        )

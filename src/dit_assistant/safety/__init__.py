@@ -1,0 +1,1 @@
+"""Safety: the reviewed risk phrases, the NLU component that applies them, helpline presets."""

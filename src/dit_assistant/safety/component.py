@@ -1,0 +1,78 @@
+"""The safety net as a Rasa NLU component: it runs on every message, after the classifiers.
+
+Listed last in ``bot/config.yml``'s pipeline, it sees the classifier's verdict and overrides it
+whenever a reviewed risk phrase is in the message, however confident the classifier was. When the
+classifier itself already chose a risk intent, the more urgent of the two wins (the order is the
+``priority`` list in ``patterns.yml``). The component is not trained: the phrase file is read when
+the model loads, so a reviewed change takes effect on restart without retraining.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from dit_assistant.safety.detector import RiskDetector, get_detector
+
+SAFETY_NET_KEY = "safety_net"
+"""Parse-data key that records which reviewed phrase fired (the phrase, never the message)."""
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class SafetyNet(GraphComponent):
+    """Forces a risk intent when a reviewed phrase matches, regardless of the classifier."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        # patterns_file: a clinic's own reviewed copy; None uses the shipped patterns.yml.
+        return {"patterns_file": None}
+
+    def __init__(self, detector: RiskDetector) -> None:
+        self._detector = detector
+        self._risk_intents = set(detector.intents)
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SafetyNet:
+        return cls(get_detector(config.get("patterns_file")))
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            self._apply(message)
+        return messages
+
+    def _apply(self, message: Message) -> None:
+        detection = self._detector.detect(message.get(TEXT) or "")
+        if detection is None:
+            return
+        current = (message.get(INTENT) or {}).get("name")
+        if current in self._risk_intents and self._more_urgent(current, detection.intent):
+            return
+        message.set(INTENT, {"name": detection.intent, "confidence": 1.0}, add_to_output=True)
+        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != detection.intent]
+        message.set(
+            INTENT_RANKING_KEY,
+            [{"name": detection.intent, "confidence": 1.0}, *ranking],
+            add_to_output=True,
+        )
+        message.set(
+            SAFETY_NET_KEY,
+            {"intent": detection.intent, "phrase": detection.phrase, "overrode": current},
+            add_to_output=True,
+        )
+
+    def _more_urgent(self, first: str, second: str) -> bool:
+        """Whether ``first`` comes before (or is) ``second`` in the reviewed priority order."""
+        order = list(self._detector.intents)
+        return order.index(first) <= order.index(second)

@@ -1,0 +1,195 @@
+"""Deterministic risk detection from the reviewed phrase file ``patterns.yml``.
+
+This is the safety net under the intent classifier: whatever the classifier thinks, a message
+that contains one of the reviewed phrases is treated as risk. It works on words, not characters:
+
+1. The message is lowercased, apostrophes dropped ("can't" -> "cant") and split into words.
+2. Words that are not common English and are one or two edits away from a word used in the
+   patterns are read as that word, so "sucidal", "kil myslef" and "self harmimg" still match,
+   while real words such as "skill" are left alone.
+3. spaCy's ``Matcher`` compares the dictionary form (lemma) of each word with the patterns, so
+   "killing myself", "killed myself" and "kill myself" are one pattern.
+
+The phrase syntax is documented at the top of ``patterns.yml``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import spacy
+import yaml
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
+from spacy.language import Language
+from spacy.matcher import Matcher
+from spacy.tokens import Doc
+
+from dit_assistant.spacy_pipeline import COMMON_WORDS_TABLE, PIPELINE_PACKAGE
+
+_WORD = re.compile(r"\d+|[^\W\d_]+", re.UNICODE)  # "15yo" -> "15", "yo"
+_APOSTROPHES = re.compile(r"['’‘`´]")
+_MAX_WILDCARDS = 4  # "..." in a phrase stands for up to this many words
+_SENTENCE_BREAK = re.compile(r"[.!?;\n]+")
+_END = "endofsentence"  # stands for "$" in phrases; no real word is spelled like it
+
+
+@dataclass(frozen=True)
+class Detection:
+    """Which risk category a message matched, and the reviewed phrase that matched it."""
+
+    intent: str
+    phrase: str
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    intent: str
+    text: str
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(_APOSTROPHES.sub("", text.lower()))
+
+
+def _sentence_words(text: str) -> list[str]:
+    """Words of every sentence, each sentence followed by the end marker that "$" matches."""
+    words: list[str] = []
+    for sentence in _SENTENCE_BREAK.split(text):
+        sentence_words = _words(sentence)
+        if sentence_words:
+            words.extend([*sentence_words, _END])
+    return words
+
+
+def _max_edits(word: str) -> int:
+    """How many typing mistakes a word of this length may carry and still be recognised."""
+    if len(word) < 4:
+        return 0
+    return 1 if len(word) <= 6 else 2
+
+
+class RiskDetector:
+    """Matches messages against the reviewed risk phrases."""
+
+    def __init__(self, nlp: Language, spec: dict[str, Any]) -> None:
+        self._nlp = nlp
+        self._lemmatizer = nlp.get_pipe("lemmatizer")
+        self._common_words = nlp.vocab.lookups.get_table(COMMON_WORDS_TABLE)
+        self._matcher = Matcher(nlp.vocab)
+        self._phrases: dict[str, _Phrase] = {}
+        self.priority: list[str] = list(spec.get("priority") or [])
+        vocabulary: set[str] = set()
+        for intent, phrases in spec["categories"].items():
+            if intent not in self.priority:
+                self.priority.append(intent)
+            for text in phrases:
+                key = f"{intent}::{text}"
+                pattern, words = self._compile(str(text))
+                vocabulary.update(words)
+                self._phrases[key] = _Phrase(intent=intent, text=str(text))
+                self._matcher.add(key, [pattern])
+        self._vocabulary = sorted(vocabulary)
+        self._known = vocabulary | {w.lower() for w in spec.get("protected_words") or []}
+
+    # ------------------------------------------------------------------ building
+    def _lemma(self, word: str) -> str:
+        doc = self._lemmatizer(Doc(self._nlp.vocab, words=[word]))
+        return doc[0].lemma_ or word
+
+    def _compile(self, phrase: str) -> tuple[list[dict[str, Any]], list[str]]:
+        """Turn one reviewed phrase into a spaCy Matcher pattern and the words it uses."""
+        pattern: list[dict[str, Any]] = []
+        words: list[str] = []
+        for slot in phrase.split():
+            if slot == "...":
+                pattern.extend({"OP": "?"} for _ in range(_MAX_WILDCARDS))
+                continue
+            optional = slot.endswith("?")
+            slot = slot.rstrip("?")
+            number_range = re.fullmatch(r"(\d+)-(\d+)", slot)
+            if slot == "$":
+                token: dict[str, Any] = {"LOWER": _END}
+            elif number_range:
+                low, high = int(number_range[1]), int(number_range[2])
+                token = {"LOWER": {"IN": [str(n) for n in range(low, high + 1)]}}
+            elif slot.startswith("="):
+                alternatives = [w for a in slot.split("|") for w in _words(a.lstrip("="))]
+                words.extend(alternatives)
+                token = {"LOWER": {"IN": alternatives}}
+            else:
+                alternatives = [w for a in slot.split("|") for w in _words(a)]
+                if not alternatives:
+                    raise ValueError(f"empty word in safety phrase {phrase!r}")
+                words.extend(alternatives)
+                token = {"LEMMA": {"IN": sorted({self._lemma(w) for w in alternatives})}}
+            if optional:
+                token["OP"] = "?"
+            pattern.append(token)
+        if not any(t.get("OP") != "?" for t in pattern):
+            raise ValueError(f"safety phrase {phrase!r} has no required word")
+        return pattern, words
+
+    # ------------------------------------------------------------------ matching
+    def _correct(self, word: str) -> str:
+        """Read a likely typo of a pattern word as that word; leave real words alone."""
+        if word in self._known or word == _END or word.isdigit() or word in self._common_words:
+            return word
+        edits = _max_edits(word)
+        if not edits:
+            return word
+        best = process.extractOne(
+            word, self._vocabulary, scorer=DamerauLevenshtein.distance, score_cutoff=edits
+        )
+        return best[0] if best else word
+
+    def doc(self, text: str) -> Doc | None:
+        """The normalised, typo-corrected, lemmatised words the patterns are matched against
+        (``None`` when the text has no words at all, e.g. only emoji)."""
+        words = [self._correct(w) for w in _sentence_words(text)]
+        return self._lemmatizer(Doc(self._nlp.vocab, words=words)) if words else None
+
+    def detect_all(self, text: str) -> list[Detection]:
+        """Every reviewed phrase found in ``text``, most urgent category first."""
+        doc = self.doc(text or "")
+        if doc is None:
+            return []
+        found: dict[str, Detection] = {}
+        for match_id, _, _ in self._matcher(doc):
+            phrase = self._phrases[self._nlp.vocab.strings[match_id]]
+            found.setdefault(phrase.text + phrase.intent, Detection(phrase.intent, phrase.text))
+        return sorted(found.values(), key=lambda d: self.priority.index(d.intent))
+
+    def detect(self, text: str) -> Detection | None:
+        """The most urgent risk category in ``text``, or ``None``."""
+        detections = self.detect_all(text)
+        return detections[0] if detections else None
+
+    @property
+    def intents(self) -> Iterable[str]:
+        return tuple(self.priority)
+
+
+def load_spec(path: Path | None = None) -> dict[str, Any]:
+    """Read the phrase file: the reviewed default, or a clinic's own copy."""
+    if path is None:
+        text = resources.files("dit_assistant.safety").joinpath("patterns.yml").read_text("utf-8")
+    else:
+        text = Path(path).read_text("utf-8")
+    spec = yaml.safe_load(text)
+    if not isinstance(spec, dict) or not isinstance(spec.get("categories"), dict):
+        raise ValueError("the safety phrase file needs a 'categories' mapping")
+    return spec
+
+
+@lru_cache(maxsize=4)
+def get_detector(path: str | None = None) -> RiskDetector:
+    """A detector over the phrase file, built once per process and path."""
+    nlp = spacy.load(PIPELINE_PACKAGE)
+    return RiskDetector(nlp, load_spec(Path(path) if path else None))

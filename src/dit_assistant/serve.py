@@ -1,0 +1,148 @@
+"""Starts the assistant on this machine: the action server and the Rasa server, on 127.0.0.1.
+
+``make run`` calls this. It waits until both servers answer, prints where to chat, and stops both
+cleanly on Ctrl-C or SIGTERM. With ``--chat`` it opens a terminal chat instead (``make chat``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+from dit_assistant.settings import PROJECT_ROOT, get_settings
+
+BOT_DIR = PROJECT_ROOT / "bot"
+MODEL = PROJECT_ROOT / "models" / "dit-assistant.tar.gz"
+HOST = "127.0.0.1"
+ACTION_PORT = 5055  # must match bot/endpoints.yml
+STARTUP_TIMEOUT_S = 180
+STOP_TIMEOUT_S = 20
+
+
+def _environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        RASA_TELEMETRY_ENABLED="false",
+        SANIC_HOST=HOST,  # the action server has no interface flag: without this it binds 0.0.0.0
+        TF_CPP_MIN_LOG_LEVEL="3",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+    )
+    return env
+
+
+def _rasa(*args: str) -> list[str]:
+    return [sys.executable, "-m", "rasa", *args]
+
+
+def action_server_command(port: int = ACTION_PORT) -> list[str]:
+    return _rasa("run", "actions", "--actions", "actions", "--port", str(port))
+
+
+def rasa_server_command(port: int, model: Path = MODEL) -> list[str]:
+    return _rasa(
+        "run",
+        "--model", str(model),
+        "--endpoints", str(BOT_DIR / "endpoints.yml"),
+        "--credentials", str(BOT_DIR / "credentials.yml"),
+        "--interface", HOST,
+        "--port", str(port),
+    )
+
+
+def wait_until_up(url: str, processes: Sequence[subprocess.Popen], timeout: float) -> None:
+    """Poll ``url`` until it answers; fail early if one of ``processes`` has died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for process in processes:
+            if process.poll() is not None:
+                raise RuntimeError(f"{' '.join(process.args[2:4])} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def stop(processes: Sequence[subprocess.Popen]) -> None:
+    """SIGTERM everything, then SIGKILL what has not exited in time."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def serve(rasa_port: int) -> int:
+    get_settings()  # fail now, with a clear message, if the clinic configuration is unusable
+    if not MODEL.exists():
+        print(f"No trained model at {MODEL}: run `make train` first.", file=sys.stderr)
+        return 1
+    env = _environment()
+    processes = [
+        subprocess.Popen(action_server_command(), cwd=BOT_DIR, env=env),
+        subprocess.Popen(rasa_server_command(rasa_port), cwd=BOT_DIR, env=env),
+    ]
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        wait_until_up(f"http://{HOST}:{ACTION_PORT}/health", processes, STARTUP_TIMEOUT_S)
+        wait_until_up(f"http://{HOST}:{rasa_port}/", processes, STARTUP_TIMEOUT_S)
+        base = f"http://{HOST}:{rasa_port}"
+        print(
+            "\nThe DIT assistant is running.\n"
+            f"  Chat over REST:  curl -s -X POST {base}/webhooks/rest/webhook "
+            "-H 'Content-Type: application/json' -d '{\"sender\": \"me\", \"message\": \"hello\"}'\n"
+            f"  Socket.IO:       {base}/socket.io\n"
+            f"  Action server:   http://{HOST}:{ACTION_PORT}\n"
+            "  Terminal chat:   make chat (in another terminal, while this one runs)\n"
+            "Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+        print("A server stopped unexpectedly; stopping the other.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopping...", flush=True)
+        return 0
+    except (RuntimeError, TimeoutError) as error:
+        print(f"Could not start: {error}", file=sys.stderr)
+        return 1
+    finally:
+        stop(processes)
+
+
+def chat(rasa_port: int) -> int:
+    """A terminal chat against the running server, or a self-contained one if none is running."""
+    from dit_assistant.terminal_chat import run_terminal_chat
+
+    return run_terminal_chat(f"http://{HOST}:{rasa_port}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("RASA_PORT", "5005")))
+    parser.add_argument("--chat", action="store_true", help="chat in this terminal")
+    args = parser.parse_args(argv)
+    return chat(args.port) if args.chat else serve(args.port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

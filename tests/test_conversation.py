@@ -1,0 +1,81 @@
+"""Greeting, small talk, fallback and bad input: every message gets a clear, kind answer."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def test_greeting_says_it_is_automated_and_offers_topics(conversation, settings):
+    turn = conversation.say("hi")
+    assert turn.responses == ["utter_greet"]
+    assert "automated assistant" in turn.text
+    assert settings.clinic.name in turn.text
+    assert settings.helplines.emergency in turn.text
+    payloads = [b["payload"] for b in turn.buttons]
+    assert "/ask_what_is_dit" in payloads and "/ask_cost" in payloads
+
+
+def test_quick_reply_buttons_lead_to_their_answers(conversation):
+    buttons = conversation.say("hello").buttons
+    for button in buttons:
+        topic = button["payload"].lstrip("/")
+        assert conversation.say(button["payload"]).responses == [f"utter_{topic}"]
+
+
+@pytest.mark.parametrize(
+    ("message", "response"),
+    [
+        ("are you a real person?", "utter_iamabot"),
+        ("am i talking to a bot", "utter_iamabot"),
+        ("thanks so much", "utter_thank"),
+        ("bye", "utter_goodbye"),
+        ("can I speak to a human please", "utter_human_handoff"),
+        ("I'd like to book an appointment", "utter_appointment"),
+        ("what's the weather tomorrow", "utter_out_of_scope"),
+        ("can you write me a python script", "utter_out_of_scope"),
+        ("Bonjour, qu'est-ce que la thérapie DIT ?", "utter_non_english"),
+        ("¿Cuánto cuesta la terapia?", "utter_non_english"),
+    ],
+)
+def test_conversation_intents(conversation, message, response):
+    assert conversation.say(message).responses == [response]
+
+
+def test_human_handoff_gives_contact_details(conversation, settings):
+    turn = conversation.say("I want to talk to someone at the clinic")
+    assert settings.clinic.phone in turn.text
+    assert settings.clinic.hours in turn.text
+    assert settings.clinic.email in turn.text
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "",
+        "   ",
+        "asdkjh qwpoeiru zxmcnv",
+        "🙂🙂🙂",
+        "<script>alert(1)</script>",
+        "x" * 5000,
+        '{"malformed": ',
+    ],
+)
+def test_bad_input_gets_a_kind_answer(conversation, message):
+    turn = conversation.say(message)
+    assert turn.messages, f"no reply to {message!r}"
+    assert turn.responses[0] in {"utter_default", "utter_out_of_scope", "utter_non_english"}
+    assert "Sorry" in turn.text
+
+
+def test_fallback_offers_known_topics(conversation):
+    turn = conversation.say("blorp fizzwang")
+    assert turn.responses == ["utter_default"]
+    assert "another way" in turn.text
+    assert len(turn.buttons) >= 4
+
+
+def test_conversation_continues_after_fallback(conversation):
+    conversation.say("qwerty uiop")
+    assert conversation.say("how many sessions are there").responses == [
+        "utter_ask_number_of_sessions"
+    ]

@@ -1,0 +1,54 @@
+"""The servers ``make run`` starts: REST answers on 127.0.0.1, configuration reaches the answers,
+and malformed requests do not break anything."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+
+def texts(reply) -> str:
+    return "\n".join(m.get("text", "") for m in reply)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("how many sessions does DIT have", "16 sessions"),
+        ("how long does each session last", "50 minutes"),
+        ("what is the IPAF", "interpersonal affective focus"),
+    ],
+)
+def test_rest_channel_answers(running_server, question, expected):
+    status, reply = running_server.send(uuid.uuid4().hex, question)
+    assert status == 200
+    assert expected in texts(reply)
+
+
+def test_answers_use_the_configured_clinic(running_server):
+    status, reply = running_server.send(uuid.uuid4().hex, "how do I get started with DIT")
+    assert status == 200
+    assert "0161 496 0999" in texts(reply)
+    assert "Testwood Therapy Centre" in texts(reply)
+
+
+def test_crisis_reply_over_rest(running_server):
+    status, reply = running_server.send(uuid.uuid4().hex, "i want to kill myself")
+    assert status == 200
+    assert "Are you safe right now?" in texts(reply)
+    assert "0161 496 0999" in texts(reply)
+
+
+def test_buttons_arrive_over_rest(running_server):
+    _, reply = running_server.send(uuid.uuid4().hex, "hello")
+    assert any(m.get("buttons") for m in reply)
+
+
+@pytest.mark.parametrize("body", [b"", b"{not json", b'{"sender": "x"}', b"[]"])
+def test_malformed_requests_are_refused_without_harm(running_server, body):
+    status, _ = running_server.send("ignored", body)
+    assert status in {400, 422, 500} or status == 200
+    # the server still answers normally afterwards
+    status, reply = running_server.send(uuid.uuid4().hex, "what is DIT")
+    assert status == 200 and "Dynamic Interpersonal Therapy" in texts(reply)

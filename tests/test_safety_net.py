@@ -1,0 +1,135 @@
+"""The safety-net component on its own: it fires on reviewed phrases, typos included, and
+overrides the classifier however confident the classifier was."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from dit_assistant.safety.component import SAFETY_NET_KEY, SafetyNet
+from dit_assistant.safety.detector import RiskDetector, get_detector, load_spec
+
+
+@pytest.fixture(scope="module")
+def detector() -> RiskDetector:
+    return get_detector()
+
+
+@pytest.fixture(scope="module")
+def safety_net(detector) -> SafetyNet:
+    return SafetyNet(detector)
+
+
+def classified(text: str, intent: str, confidence: float = 0.99) -> Message:
+    message = Message(data={TEXT: text})
+    message.set(INTENT, {"name": intent, "confidence": confidence})
+    message.set(INTENT_RANKING_KEY, [{"name": intent, "confidence": confidence}])
+    return message
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("I want to kill myself", "risk_suicide"),
+        ("i want to KILL MYSELF", "risk_suicide"),
+        ("im so sucidal", "risk_suicide"),
+        ("kil myslef", "risk_suicide"),
+        ("i've been killing myself slowly", "risk_suicide"),
+        ("there's no point going on", "risk_suicide"),
+        ("everyone would be better off without me", "risk_suicide"),
+        ("I just want it all to stop", "risk_suicide"),
+        ("I can't keep myself safe", "risk_suicide"),
+        ("how many paracetamol would kill me", "risk_suicide"),
+        ("kms", "risk_suicide"),
+        ("self harm", "risk_self_harm"),
+        ("selfharm", "risk_self_harm"),
+        ("i've been self harmimg again", "risk_self_harm"),
+        ("I cut myself last night", "risk_self_harm"),
+        ("I took too many pills", "risk_overdose"),
+        ("i've taken an overdose", "risk_overdose"),
+        ("I swallowed a whole packet of tablets", "risk_overdose"),
+        ("my partner hits me", "risk_abuse"),
+        ("I don't feel safe at home", "risk_abuse"),
+        ("my friend says she wants to kill herself", "risk_other_person"),
+        ("my brother is cutting himself", "risk_other_person"),
+        ("i'm 15", "under_18"),
+        ("I am only 16 years old", "under_18"),
+    ],
+)
+def test_reviewed_phrases_are_detected(detector, text, intent):
+    detection = detector.detect(text)
+    assert detection is not None, f"{text!r} was not detected"
+    assert detection.intent == intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "this waiting list is killing me",
+        "I'm dying to get started",
+        "I'd die for a coffee",
+        "does DIT kill off bad habits",
+        "I need to improve my skill myself",
+        "when I was 15 my parents divorced",
+        "I've had depression for 15 years",
+        "I want to try dit",
+        "how many sessions are there",
+        "can I cut down to fortnightly sessions",
+        "",
+        "🙂",
+    ],
+)
+def test_figures_of_speech_and_ordinary_questions_are_not_detected(detector, text):
+    assert detector.detect(text) is None
+
+
+def test_fires_even_when_the_classifier_is_sure_of_something_else(safety_net):
+    message = classified("honestly I want to end my life", "ask_cost", confidence=0.999)
+    safety_net.process([message])
+    assert message.get(INTENT) == {"name": "risk_suicide", "confidence": 1.0}
+    assert message.get(INTENT_RANKING_KEY)[0]["name"] == "risk_suicide"
+    assert message.get(SAFETY_NET_KEY)["overrode"] == "ask_cost"
+
+
+def test_overrides_the_fallback_verdict(safety_net):
+    message = classified("sucidal", "nlu_fallback", confidence=0.2)
+    safety_net.process([message])
+    assert message.get(INTENT)["name"] == "risk_suicide"
+
+
+def test_keeps_a_more_urgent_risk_verdict_of_the_classifier(safety_net):
+    message = classified("I took all my pills because I want to die", "risk_overdose")
+    safety_net.process([message])
+    assert message.get(INTENT)["name"] == "risk_overdose"
+
+
+def test_a_more_urgent_phrase_overrides_a_less_urgent_risk_verdict(safety_net):
+    message = classified("I'm 16 and I took an overdose", "under_18")
+    safety_net.process([message])
+    assert message.get(INTENT)["name"] == "risk_overdose"
+
+
+def test_leaves_other_messages_alone(safety_net):
+    message = classified("how long is each session", "ask_session_length", confidence=0.9)
+    safety_net.process([message])
+    assert message.get(INTENT) == {"name": "ask_session_length", "confidence": 0.9}
+    assert message.get(SAFETY_NET_KEY) is None
+
+
+def test_pattern_file_is_well_formed():
+    spec = load_spec()
+    assert set(spec["priority"]) == set(spec["categories"])
+    for intent, phrases in spec["categories"].items():
+        assert phrases, f"{intent} has no phrases"
+        assert len(phrases) == len(set(phrases)), f"{intent} lists a phrase twice"
+
+
+def test_a_clinic_can_use_its_own_phrase_file(tmp_path):
+    own = tmp_path / "patterns.yml"
+    own.write_text(
+        "priority: [risk_suicide]\ncategories:\n  risk_suicide:\n    - walk into the sea\n"
+    )
+    detector = get_detector(str(own))
+    assert detector.detect("I want to walk into the sea").intent == "risk_suicide"
+    assert detector.detect("I want to kill myself") is None
