@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -63,6 +64,9 @@ class Bot:
         from rasa.core.agent import Agent
         from rasa.utils.endpoints import EndpointConfig
 
+        from rasa.utils.log_utils import configure_structlog
+
+        configure_structlog(logging.WARNING)  # Rasa logs every turn at debug level otherwise
         if not MODEL.exists():
             pytest.exit(f"no trained model at {MODEL}: run the tests with `make test`", 2)
         self._loop = asyncio.new_event_loop()
@@ -150,6 +154,10 @@ class RunningServer:
     base_url: str
     env: dict[str, str]
 
+    @property
+    def database_url(self) -> str:
+        return self.env["DATABASE_URL"]
+
     def send(self, sender: str, message: Any) -> tuple[int, Any]:
         body = message if isinstance(message, bytes) else json.dumps(
             {"sender": sender, "message": message}
@@ -169,9 +177,14 @@ def running_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
     """``make run``'s servers, started the same way, with a clinic phone overridden from the
     environment to prove that answers read the configuration."""
     port = free_port()
+    workdir = tmp_path_factory.mktemp("server")
     env = dict(os.environ)
-    env.update(CLINIC_PHONE="0161 496 0999", CLINIC_NAME="Testwood Therapy Centre")
-    log = (tmp_path_factory.mktemp("server") / "serve.log").open("w")
+    env.update(
+        CLINIC_PHONE="0161 496 0999",
+        CLINIC_NAME="Testwood Therapy Centre",
+        DATABASE_URL=f"sqlite:///{workdir / 'store.sqlite'}",
+    )
+    log = (workdir / "serve.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "dit_assistant.serve", "--port", str(port)],
         cwd=PROJECT_ROOT,

@@ -54,17 +54,29 @@ def test_human_handoff_gives_contact_details(conversation, settings):
         "",
         "   ",
         "asdkjh qwpoeiru zxmcnv",
-        "🙂🙂🙂",
         "<script>alert(1)</script>",
         "x" * 5000,
         '{"malformed": ',
     ],
+    ids=["empty", "blank", "gibberish", "markup", "huge", "json"],
 )
 def test_bad_input_gets_a_kind_answer(conversation, message):
     turn = conversation.say(message)
     assert turn.messages, f"no reply to {message!r}"
     assert turn.responses[0] in {"utter_default", "utter_out_of_scope", "utter_non_english"}
     assert "Sorry" in turn.text
+
+
+@pytest.mark.parametrize("message", ["🙂🙂🙂", "👍", "😢", "?!...", "\x00\x01\x02"])
+def test_messages_without_words_are_asked_to_rephrase(conversation, message):
+    assert conversation.say(message).responses == ["utter_default"]
+
+
+def test_someone_describing_their_difficulties_is_acknowledged(conversation, settings):
+    turn = conversation.say("I've been feeling really low and lonely since my divorce")
+    assert turn.responses == ["utter_share_difficulty"]
+    assert "Thank you for telling me" in turn.text
+    assert settings.helplines.emergency in turn.text
 
 
 def test_fallback_offers_known_topics(conversation):

@@ -52,3 +52,19 @@ def test_malformed_requests_are_refused_without_harm(running_server, body):
     # the server still answers normally afterwards
     status, reply = running_server.send(uuid.uuid4().hex, "what is DIT")
     assert status == 200 and "Dynamic Interpersonal Therapy" in texts(reply)
+
+
+def test_safety_routes_are_recorded_without_personal_data(running_server):
+    from sqlalchemy import inspect
+
+    from dit_assistant.store import open_database
+
+    database = open_database(running_server.database_url)
+    before = database.safety_event_counts()
+    running_server.send(uuid.uuid4().hex, "my partner hits me and I'm scared to go home")
+    running_server.send(uuid.uuid4().hex, "I want to end my life")
+    after = database.safety_event_counts()
+    assert after.get("risk_abuse", 0) == before.get("risk_abuse", 0) + 1
+    assert after.get("risk_suicide", 0) == before.get("risk_suicide", 0) + 1
+    columns = {c["name"] for c in inspect(database.engine).get_columns("safety_events")}
+    assert columns == {"id", "occurred_at", "route", "region", "channel"}

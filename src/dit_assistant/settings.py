@@ -21,6 +21,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 """The checkout the package is installed from (the project is always installed editable)."""
 
 DEFAULT_PROFILE = PROJECT_ROOT / "config" / "clinic.yml"
+DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'dit-assistant.sqlite'}"
 
 # Clinic profile keys that can be overridden one by one from the environment, as CLINIC_<KEY>.
 _OVERRIDABLE = (
@@ -90,6 +91,7 @@ class Settings:
 
     clinic: ClinicProfile
     helplines: RegionHelplines
+    database_url: str = DEFAULT_DATABASE_URL
 
     def template_variables(self) -> dict[str, str]:
         """Values that response templates in ``bot/domain.yml`` may use as ``{name}``."""
@@ -188,7 +190,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise ConfigurationError(
             f"unknown region {clinic.region!r}; choose one of: {', '.join(sorted(presets))}"
         )
-    return Settings(clinic=clinic, helplines=presets[region])
+    return Settings(
+        clinic=clinic,
+        helplines=presets[region],
+        database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+    )
 
 
 @lru_cache(maxsize=1)
