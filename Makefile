@@ -13,12 +13,13 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install run test chat train clean bench
+.PHONY: help install run test chat train clean bench web
 
 help:
 	@echo "make run    set up, train if needed, and start the assistant on localhost"
 	@echo "make test   set up, train if needed, and run the whole test suite"
 	@echo "make chat   talk to the assistant in this terminal"
+	@echo "make web    install the website chat widget (npm), also done by run and test"
 	@echo "make train  train the model (only when bot/ data or config changed)"
 	@echo "make clean  remove the virtual environment, models and caches"
 
@@ -45,15 +46,35 @@ $(MODEL): $(VENV)/.spacy $(BOT_SOURCES)
 
 train: $(MODEL)
 
-run: $(MODEL)
+# The website widget: rasa-webchat from npm (web/package-lock.json), copied to web/site/vendor
+# without its Google Fonts import (dit_assistant.web.vendor). Needs node and npm.
+WEBCHAT := web/site/vendor/webchat.js
+
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js) is needed for the website widget: install nodejs and npm" >&2; exit 1; }
+	cd web && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+$(WEBCHAT): web/node_modules/.package-lock.json src/dit_assistant/web/vendor.py | $(VENV)/.installed
+	$(PY) -m dit_assistant.web.vendor
+
+web: $(WEBCHAT)
+
+run: $(MODEL) $(WEBCHAT)
 	$(PY) -m dit_assistant.serve
 
 chat: $(MODEL)
 	$(PY) -m dit_assistant.serve --chat
 
-test: $(MODEL)
+# PostgreSQL and Chromium for the store and browser tests (installed once, when missing).
+$(VENV)/.system: scripts/install-system-packages | $(VENV)/bin/python
+	scripts/install-system-packages
+	@touch $@
+
+test: $(MODEL) $(VENV)/.system $(WEBCHAT)
+	$(VENV)/bin/ruff check src bot tests
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) models .rasa .pytest_cache results
+	rm -rf $(VENV) models .rasa .pytest_cache results web/node_modules web/site/vendor
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

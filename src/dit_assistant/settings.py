@@ -7,12 +7,14 @@ and never by editing answers or code.
 
 from __future__ import annotations
 
+import base64
 import os
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import yaml
 from dotenv import load_dotenv
@@ -21,7 +23,11 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 """The checkout the package is installed from (the project is always installed editable)."""
 
 DEFAULT_PROFILE = PROJECT_ROOT / "config" / "clinic.yml"
-DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'dit-assistant.sqlite'}"
+DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
+DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_VAR_DIR / 'dit-assistant.sqlite'}"
+DEFAULT_RETENTION_DAYS = 365
+DEFAULT_DASHBOARD_PORT = 5010
+ENVIRONMENTS = ("development", "production")
 
 # Clinic profile keys that can be overridden one by one from the environment, as CLINIC_<KEY>.
 _OVERRIDABLE = (
@@ -85,6 +91,102 @@ class ClinicProfile:
     local_services: tuple[Service, ...] = field(default_factory=tuple)
 
 
+DEFAULT_WEB_PORT = 8080
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    """Settings of one messaging platform, read from ``<ENV_PREFIX><FIELD>`` variables.
+
+    A platform is enabled only when all its ``REQUIRED`` values are set. That is why secrets are
+    read here and not written as ``${VAR}`` in ``bot/credentials.yml``: there an unset variable
+    stops the whole Rasa server, here it only leaves that one platform switched off.
+    """
+
+    ENV_PREFIX: ClassVar[str] = ""
+    REQUIRED: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def env_name(cls, field_name: str) -> str:
+        return f"{cls.ENV_PREFIX}{field_name.upper()}"
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """Names of the required variables that are not set."""
+        return tuple(self.env_name(name) for name in self.REQUIRED if not getattr(self, name))
+
+    @property
+    def enabled(self) -> bool:
+        return not self.missing
+
+    @property
+    def partly_configured(self) -> bool:
+        """Some but not all required values set: worth a warning, as it is probably a mistake."""
+        return bool(self.missing) and len(self.missing) < len(self.REQUIRED)
+
+
+@dataclass(frozen=True)
+class TelegramSettings(PlatformSettings):
+    """Telegram bot (``TELEGRAM_*``): the webhook secret is checked on every update."""
+
+    ENV_PREFIX: ClassVar[str] = "TELEGRAM_"
+    REQUIRED: ClassVar[tuple[str, ...]] = ("bot_token", "webhook_secret")
+    bot_token: str = field(default="", repr=False)  # a secret: kept out of logs
+    webhook_secret: str = field(default="", repr=False)  # a secret: kept out of logs
+    webhook_url: str = ""
+    """Public URL of our webhook; when set it is registered with Telegram at start-up."""
+    api_base: str = "https://api.telegram.org"
+
+
+@dataclass(frozen=True)
+class TwilioSettings(PlatformSettings):
+    """Twilio SMS and WhatsApp (``TWILIO_*``): requests are checked with the auth token."""
+
+    ENV_PREFIX: ClassVar[str] = "TWILIO_"
+    REQUIRED: ClassVar[tuple[str, ...]] = ("account_sid", "auth_token")
+    account_sid: str = ""
+    auth_token: str = field(default="", repr=False)  # a secret: kept out of logs
+    webhook_url: str = ""
+    """The public URL Twilio posts to, exactly as configured at Twilio: signatures cover it, and
+    behind a proxy the URL the server sees differs from it."""
+    api_base: str = "https://api.twilio.com"
+    sms_max_length: int = 1600
+    """Twilio's limit for one message body; a clinic may lower it to send fewer SMS segments."""
+
+
+@dataclass(frozen=True)
+class FacebookSettings(PlatformSettings):
+    """Facebook Messenger (``FACEBOOK_*``): requests are checked with the app secret."""
+
+    ENV_PREFIX: ClassVar[str] = "FACEBOOK_"
+    REQUIRED: ClassVar[tuple[str, ...]] = ("page_access_token", "app_secret", "verify_token")
+    page_access_token: str = field(default="", repr=False)  # a secret: kept out of logs
+    app_secret: str = field(default="", repr=False)  # a secret: kept out of logs
+    verify_token: str = field(default="", repr=False)  # a secret: kept out of logs
+    graph_api_url: str = "https://graph.facebook.com/v21.0"
+
+
+@dataclass(frozen=True)
+class SlackSettings(PlatformSettings):
+    """Slack app (``SLACK_*``): requests are checked with the signing secret."""
+
+    ENV_PREFIX: ClassVar[str] = "SLACK_"
+    REQUIRED: ClassVar[tuple[str, ...]] = ("bot_token", "signing_secret")
+    bot_token: str = field(default="", repr=False)  # a secret: kept out of logs
+    signing_secret: str = field(default="", repr=False)  # a secret: kept out of logs
+    api_base: str = "https://slack.com/api/"
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """The messaging platforms; each one is independent of the others."""
+
+    telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    twilio: TwilioSettings = field(default_factory=TwilioSettings)
+    facebook: FacebookSettings = field(default_factory=FacebookSettings)
+    slack: SlackSettings = field(default_factory=SlackSettings)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable, resolved once per process."""
@@ -92,6 +194,27 @@ class Settings:
     clinic: ClinicProfile
     helplines: RegionHelplines
     database_url: str = DEFAULT_DATABASE_URL
+    # Enquiry store and staff dashboard (see the README, "Enquiries and the staff dashboard").
+    environment: str = "development"
+    var_dir: Path = DEFAULT_VAR_DIR
+    enquiry_keys: tuple[str, ...] = ()
+    """Fernet keys for personal data at rest, newest first; empty: a development key in var/."""
+    spool_dir: Path = DEFAULT_VAR_DIR / "spool"
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    dashboard_port: int = DEFAULT_DASHBOARD_PORT
+    dashboard_secret_key: str | None = None
+    dashboard_secure_cookies: bool = True
+
+    # Website widget and messaging platforms (see the README, "The website widget").
+    web_port: int = DEFAULT_WEB_PORT
+    widget_origins: tuple[str, ...] = ()
+    """Origins of the clinic's own sites that embed the widget (allowed by the Rasa server)."""
+    channels: ChannelSettings = field(default_factory=ChannelSettings)
+
+    @property
+    def production(self) -> bool:
+        """Production refuses generated development secrets: they must come from the environment."""
+        return self.environment == "production"
 
     def template_variables(self) -> dict[str, str]:
         """Values that response templates in ``bot/domain.yml`` may use as ``{name}``."""
@@ -158,6 +281,134 @@ def _read_profile(path: Path) -> dict[str, Any]:
     return raw
 
 
+def parse_fernet_keys(raw: str) -> tuple[str, ...]:
+    """Split and check ``ENQUIRY_KEYS`` without ever putting a key into an error message."""
+    keys = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for position, key in enumerate(keys, start=1):
+        try:
+            valid = len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32
+        except (ValueError, UnicodeEncodeError):
+            valid = False
+        if not valid:
+            raise ConfigurationError(
+                f"ENQUIRY_KEYS: key number {position} is not a Fernet key (32 url-safe "
+                "base64-encoded bytes); make one with `dit-staff generate-key`"
+            )
+    return keys
+
+
+def _positive_int(raw: Any, name: str, maximum: int | None = None) -> int:
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 1 or (maximum is not None and value > maximum):
+        raise ConfigurationError(f"{name} must be between 1 and {maximum or 'any'}, not {value}")
+    return value
+
+
+def _flag(raw: str, name: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} must be true or false, not {raw!r}")
+
+
+def _store_settings(env: dict[str, str], raw_profile: dict[str, Any]) -> dict[str, Any]:
+    """Settings of the enquiry store and staff dashboard, checked so start-up fails clearly."""
+    environment = (env.get("DIT_ENV") or "development").strip().lower()
+    if environment not in ENVIRONMENTS:
+        raise ConfigurationError(
+            f"DIT_ENV must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}"
+        )
+    var_dir = Path(env.get("DIT_VAR_DIR") or DEFAULT_VAR_DIR)
+    if not var_dir.is_absolute():
+        var_dir = PROJECT_ROOT / var_dir
+    spool_dir = Path(env.get("ENQUIRY_SPOOL_DIR") or var_dir / "spool")
+    if not spool_dir.is_absolute():
+        spool_dir = PROJECT_ROOT / spool_dir
+    keys = parse_fernet_keys(env.get("ENQUIRY_KEYS") or "")
+    if environment == "production" and not keys:
+        raise ConfigurationError(
+            "DIT_ENV=production needs ENQUIRY_KEYS (comma-separated Fernet keys, newest first) "
+            "to encrypt enquiries; make a key with `dit-staff generate-key`"
+        )
+    secure_cookies = _flag(
+        env.get("DASHBOARD_SECURE_COOKIES") or "true", "DASHBOARD_SECURE_COOKIES"
+    )
+    if environment == "production" and not secure_cookies:
+        raise ConfigurationError("DASHBOARD_SECURE_COOKIES cannot be false with DIT_ENV=production")
+    retention = (
+        env.get("RETENTION_DAYS") or raw_profile.get("retention_days") or DEFAULT_RETENTION_DAYS
+    )
+    return {
+        "environment": environment,
+        "var_dir": var_dir,
+        "enquiry_keys": keys,
+        "spool_dir": spool_dir,
+        "retention_days": _positive_int(retention, "RETENTION_DAYS (retention_days)"),
+        "dashboard_port": _positive_int(
+            env.get("DASHBOARD_PORT") or DEFAULT_DASHBOARD_PORT, "DASHBOARD_PORT", 65535
+        ),
+        "dashboard_secret_key": (env.get("DASHBOARD_SECRET_KEY") or "").strip() or None,
+        "dashboard_secure_cookies": secure_cookies,
+    }
+
+
+def _platform(cls: type[PlatformSettings], env: dict[str, str]) -> PlatformSettings:
+    values: dict[str, Any] = {}
+    for item in fields(cls):
+        name = cls.env_name(item.name)
+        raw = (env.get(name) or "").strip()
+        if not raw:
+            continue
+        if isinstance(item.default, int):
+            if not raw.isdigit() or int(raw) < 1:
+                raise ConfigurationError(f"{name} must be a positive whole number, not {raw!r}")
+            values[item.name] = int(raw)
+        else:
+            if item.name.endswith(("_url", "_base")) and urlsplit(raw).scheme not in (
+                "http",
+                "https",
+            ):
+                raise ConfigurationError(f"{name} must be an http(s) URL, not {raw!r}")
+            values[item.name] = raw
+    return cls(**values)
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    """``WIDGET_ORIGINS``: comma-separated ``scheme://host[:port]``, as browsers send them."""
+    origins = []
+    for part in (p.strip().rstrip("/") for p in raw.split(",")):
+        if not part:
+            continue
+        parts = urlsplit(part)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+            raise ConfigurationError(
+                f"WIDGET_ORIGINS entries look like https://www.example-clinic.org, not {part!r}"
+            )
+        origins.append(part)
+    return tuple(origins)
+
+
+def _web_and_channel_settings(env: dict[str, str]) -> dict[str, Any]:
+    raw_port = (env.get("WEB_PORT") or str(DEFAULT_WEB_PORT)).strip()
+    if not raw_port.isdigit() or not 1 <= int(raw_port) <= 65535:
+        raise ConfigurationError(f"WEB_PORT must be a port number, not {raw_port!r}")
+    return {
+        "web_port": int(raw_port),
+        "widget_origins": _origins(env.get("WIDGET_ORIGINS") or ""),
+        "channels": ChannelSettings(
+            telegram=_platform(TelegramSettings, env),
+            twilio=_platform(TwilioSettings, env),
+            facebook=_platform(FacebookSettings, env),
+            slack=_platform(SlackSettings, env),
+        ),
+    }
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Build settings from the profile file named by ``CLINIC_PROFILE`` and ``CLINIC_*`` overrides.
 
@@ -190,10 +441,18 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise ConfigurationError(
             f"unknown region {clinic.region!r}; choose one of: {', '.join(sorted(presets))}"
         )
+    store = _store_settings(env, raw)
+    default_database_url = (
+        f"sqlite:///{store['var_dir'] / 'dit-assistant.sqlite'}"
+        if env.get("DIT_VAR_DIR")
+        else DEFAULT_DATABASE_URL
+    )
     return Settings(
         clinic=clinic,
         helplines=presets[region],
-        database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+        database_url=env.get("DATABASE_URL") or default_database_url,
+        **store,
+        **_web_and_channel_settings(env),
     )
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,10 +26,29 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+CONNECT_TIMEOUT_S = 5
+"""How long a connection attempt may take before the caller falls back (e.g. to the spool):
+a person waiting on the chat must not wait for a TCP timeout."""
+
+
 def _engine(url: str) -> Engine:
+    connect_args: dict[str, object] = {}
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    return create_engine(url, future=True, pool_pre_ping=True)
+        connect_args["timeout"] = CONNECT_TIMEOUT_S
+    elif url.startswith(("postgresql", "postgres")):
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
+    engine = create_engine(url, future=True, pool_pre_ping=True, connect_args=connect_args)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_foreign_keys)
+    return engine
+
+
+def _sqlite_foreign_keys(dbapi_connection: object, _record: object) -> None:
+    """SQLite ignores ON DELETE CASCADE unless asked, per connection."""
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
 
 
 @dataclass

@@ -1,17 +1,61 @@
-"""Database tables, declared once for the application and for migrations."""
+"""Database tables, declared once for the application and for migrations.
+
+Personal data (name, contact detail, best times, free text, staff notes) is only ever stored as
+Fernet tokens in the ``*_token`` columns: a copy of the database, a backup or a log of SQL
+parameters reveals nothing about the person without the keys (see ``store/crypto.py``).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, DateTime, Integer, String
-from sqlalchemy.orm import Mapped, declarative_base
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, declarative_base, relationship
+from sqlalchemy.types import TypeDecorator
 
 Base = declarative_base()
+
+STATUSES = ("new", "contacted", "closed")
+CONTACT_METHODS = ("phone", "email", "text")
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always read back timezone-aware.
+
+    SQLite keeps no offset, so without this a value written aware would come back naive and
+    could not be compared with ``utcnow()``; PostgreSQL returns the session's time zone.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
 
 
 class SafetyEvent(Base):
@@ -24,7 +68,98 @@ class SafetyEvent(Base):
     __tablename__ = "safety_events"
 
     id: Mapped[int] = Column(Integer, primary_key=True)
-    occurred_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    occurred_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
     route: Mapped[str] = Column(String(40), nullable=False, index=True)
     region: Mapped[str] = Column(String(40), nullable=False)
     channel: Mapped[str] = Column(String(40), nullable=False)
+
+
+class Enquiry(Base):
+    """One person's request to be contacted by the clinic.
+
+    ``reference`` is what the person is told and what staff, logs and audit rows use;
+    ``submission_id`` tells a replayed spool file that is already stored apart from a different
+    enquiry that happens to share its reference.
+    """
+
+    __tablename__ = "enquiries"
+    __table_args__ = (
+        CheckConstraint("status IN ('new', 'contacted', 'closed')", name="ck_enquiries_status"),
+        CheckConstraint(
+            "contact_method IN ('phone', 'email', 'text')", name="ck_enquiries_contact_method"
+        ),
+        UniqueConstraint("reference", name="uq_enquiries_reference"),
+        UniqueConstraint("submission_id", name="uq_enquiries_submission_id"),
+    )
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    reference: Mapped[str] = Column(String(16), nullable=False)
+    submission_id: Mapped[str] = Column(String(32), nullable=False)
+    status: Mapped[str] = Column(String(16), nullable=False, default="new", index=True)
+    priority: Mapped[bool] = Column(Boolean, nullable=False, default=False)
+    channel: Mapped[str] = Column(String(40), nullable=False)
+    contact_method: Mapped[str] = Column(String(8), nullable=False)
+    name_token: Mapped[str] = Column(Text, nullable=False)
+    contact_detail_token: Mapped[str] = Column(Text, nullable=False)
+    best_times_token: Mapped[str | None] = Column(Text, nullable=True)
+    help_with_token: Mapped[str | None] = Column(Text, nullable=True)
+    consent_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
+    privacy_notice_version: Mapped[str] = Column(String(40), nullable=False)
+    created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    status_changed_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    notes: Mapped[list[EnquiryNote]] = relationship(
+        "EnquiryNote",
+        back_populates="enquiry",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="EnquiryNote.id",
+    )
+
+
+class EnquiryNote(Base):
+    """A staff note on an enquiry; encrypted, as staff may write personal details in it."""
+
+    __tablename__ = "enquiry_notes"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    enquiry_id: Mapped[int] = Column(
+        Integer, ForeignKey("enquiries.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    author: Mapped[str] = Column(String(80), nullable=False)
+    body_token: Mapped[str] = Column(Text, nullable=False)
+
+    enquiry: Mapped[Enquiry] = relationship("Enquiry", back_populates="notes")
+
+
+class StaffUser(Base):
+    """A dashboard account. Created only from the command line; passwords as Argon2 hashes."""
+
+    __tablename__ = "staff_users"
+    __table_args__ = (UniqueConstraint("username", name="uq_staff_users_username"),)
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    username: Mapped[str] = Column(String(80), nullable=False)
+    password_hash: Mapped[str] = Column(String(255), nullable=False)
+    active: Mapped[bool] = Column(Boolean, nullable=False, default=True)
+    created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    last_login_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
+
+
+class AuditEvent(Base):
+    """Who did what to which enquiry, and when: never any personal data.
+
+    Rows outlive the enquiry they name (no foreign key), so a deletion on request or a purge
+    stays accountable after the data is gone.
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    occurred_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    action: Mapped[str] = Column(String(40), nullable=False)
+    reference: Mapped[str | None] = Column(String(16), nullable=True, index=True)
+    staff_user: Mapped[str | None] = Column(String(80), nullable=True)
+    detail: Mapped[str | None] = Column(String(200), nullable=True)

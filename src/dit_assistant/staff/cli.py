@@ -1,0 +1,383 @@
+"""``dit-staff``: the clinic's command line for enquiries, accounts, keys and the spool.
+
+Only ``show`` and ``export`` reveal personal data, because staff run them deliberately; every
+other command prints references, statuses and counts. Changes are audited under
+``--staff-user`` (default: ``cli:`` and the login name).
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from dit_assistant.settings import ConfigurationError, Settings, get_settings
+from dit_assistant.store import accounts, audit, crypto, management, spool
+from dit_assistant.store.database import Database, open_database
+from dit_assistant.store.enquiries import normalise_reference, replay_spool
+from dit_assistant.store.models import STATUSES
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Context:
+    staff_user: str
+    _settings: Settings | None = None
+    _database: Database | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = get_settings()
+        return self._settings
+
+    @property
+    def database(self) -> Database:
+        if self._database is None:
+            self._database = open_database(self.settings.database_url)
+        return self._database
+
+
+def _friendly_errors(function: F) -> F:
+    """Turn expected failures into one clear line and exit status 1, without a traceback
+    (a traceback could carry SQL parameters; those are encrypted, but nobody needs them)."""
+
+    @wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except ConfigurationError as error:
+            raise click.ClickException(f"configuration: {error}") from None
+        except management.EnquiryNotFound as error:
+            raise click.ClickException(f"no enquiry {error.args[0]}") from None
+        except accounts.AccountError as error:
+            raise click.ClickException(str(error)) from None
+        except SQLAlchemyError as error:
+            raise click.ClickException(
+                f"the database is unavailable or refused the change ({type(error).__name__})"
+            ) from None
+        except OSError as error:
+            where = f": {error.filename}" if error.filename else ""
+            raise click.ClickException(f"{error.strerror or type(error).__name__}{where}") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _reference(value: str) -> str:
+    return normalise_reference(value)
+
+
+def _date(value: datetime | None) -> Any:
+    return value.date() if value else None
+
+
+def _filter_options(function: F) -> F:
+    options = [
+        click.option("--status", type=click.Choice(STATUSES), help="only this status"),
+        click.option(
+            "--priority",
+            type=click.Choice(["yes", "no"]),
+            help="only enquiries with (yes) or without (no) a safety route",
+        ),
+        click.option("--channel", help="only this channel, e.g. rest, socketio, telegram"),
+        click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="received on or after"),
+        click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="received on or before"),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _filters(
+    status: str | None,
+    priority: str | None,
+    channel: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> management.EnquiryFilter:
+    return management.EnquiryFilter(
+        status=status,
+        priority=None if priority is None else priority == "yes",
+        channel=channel,
+        created_from=_date(since),
+        created_to=_date(until),
+    )
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--staff-user",
+    metavar="NAME",
+    help="name recorded in the audit trail (default: cli:<your login name>)",
+)
+@click.option("-v", "--verbose", is_flag=True, help="log what happens (never personal data)")
+@click.pass_context
+def cli(ctx: click.Context, staff_user: str | None, verbose: bool) -> None:
+    """Enquiries, staff accounts, encryption keys and the spool of the DIT assistant."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    ctx.obj = Context(staff_user=staff_user or f"cli:{getpass.getuser()}")
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+# ------------------------------------------------------------------------------- enquiries
+@cli.command("list")
+@_filter_options
+@click.option("--limit", type=int, default=200, show_default=True, help="at most this many")
+@pass_context
+@_friendly_errors
+def list_command(ctx: Context, limit: int, **filters: Any) -> None:
+    """List enquiries, newest first (references and statuses only, no personal data)."""
+    rows = management.list_summaries(ctx.database, _filters(**filters), limit=limit)
+    if not rows:
+        click.echo("No enquiries.")
+        return
+    click.echo(f"{'REFERENCE':<11} {'RECEIVED (UTC)':<17} {'STATUS':<10} PRIORITY  CHANNEL   BY")
+    for row in rows:
+        click.echo(
+            f"{row.reference:<11} {_when(row.created_at):<17} {row.status:<10} "
+            f"{'yes' if row.priority else 'no':<9} {row.channel:<9} {row.contact_method}"
+        )
+
+
+@cli.command()
+@click.argument("reference", type=_reference)
+@pass_context
+@_friendly_errors
+def show(ctx: Context, reference: str) -> None:
+    """Show one enquiry with its personal data and notes (the look is audited)."""
+    record = management.get_enquiry(ctx.database, reference, viewed_by=ctx.staff_user)
+    lines = [
+        ("Reference", record.reference),
+        ("Status", f"{record.status} (since {_when(record.status_changed_at)} UTC)"),
+        ("Priority", "yes: the conversation included a safety route" if record.priority else "no"),
+        ("Received", f"{_when(record.created_at)} UTC via {record.channel}"),
+        ("Name", record.preferred_name),
+        ("Contact by", f"{record.contact_method}: {record.contact_detail}"),
+        ("Best times", record.best_times or "-"),
+        ("Help with", record.help_with or "-"),
+        ("Consent", f"{_when(record.consent_at)} UTC, notice {record.privacy_notice_version}"),
+    ]
+    for label, value in lines:
+        click.echo(f"{label + ':':<12} {value}")
+    for note in record.notes:
+        click.echo(f"Note {_when(note.created_at)} {note.author}: {note.text}")
+
+
+@cli.command("set-status")
+@click.argument("reference", type=_reference)
+@click.argument("status", type=click.Choice(STATUSES))
+@pass_context
+@_friendly_errors
+def set_status(ctx: Context, reference: str, status: str) -> None:
+    """Change an enquiry's status (new, contacted, closed)."""
+    changed = management.set_status(ctx.database, reference, status, ctx.staff_user)
+    click.echo(f"{reference} is {status}." if changed else f"{reference} was already {status}.")
+
+
+@cli.command("add-note")
+@click.argument("reference", type=_reference)
+@click.argument("text")
+@pass_context
+@_friendly_errors
+def add_note(ctx: Context, reference: str, text: str) -> None:
+    """Add a staff note (stored encrypted). TEXT "-" reads the note from standard input."""
+    if text == "-":
+        text = sys.stdin.read()
+    management.add_note(ctx.database, reference, text, ctx.staff_user)
+    click.echo(f"Note added to {reference}.")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@_filter_options
+@click.option("--force", is_flag=True, help="overwrite FILE if it exists")
+@pass_context
+@_friendly_errors
+def export(ctx: Context, file: Path, force: bool, **filters: Any) -> None:
+    """Export enquiries with personal data to a CSV file readable only by you (mode 600)."""
+    from dit_assistant.staff.export import csv_text
+
+    chosen = _filters(**filters)
+    records = management.list_enquiries(ctx.database, chosen, with_notes=True)
+    text, count = csv_text(records)
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+    try:
+        descriptor = os.open(file, flags, 0o600)
+    except FileExistsError:
+        raise click.ClickException(f"{file} exists; use --force to overwrite it") from None
+    with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+    management.record_export(ctx.database, count, ctx.staff_user, chosen)
+    click.echo(f"Exported {count} enquiries to {file}.")
+
+
+@cli.command()
+@click.argument("reference", type=_reference)
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@pass_context
+@_friendly_errors
+def delete(ctx: Context, reference: str, yes: bool) -> None:
+    """Delete one enquiry and its notes for good (a person's request to erase their data)."""
+    management.get_enquiry(ctx.database, reference)  # fail before asking if it does not exist
+    if not yes:
+        click.confirm(f"Delete {reference} and its notes for good?", abort=True)
+    management.delete_enquiry(ctx.database, reference, ctx.staff_user)
+    click.echo(f"{reference} deleted.")
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="only list what would be deleted")
+@pass_context
+@_friendly_errors
+def purge(ctx: Context, dry_run: bool) -> None:
+    """Delete closed enquiries older than the retention period (RETENTION_DAYS)."""
+    days = ctx.settings.retention_days
+    if dry_run:
+        references = management.expired_references(ctx.database, days)
+        verb = "would be deleted"
+    else:
+        references = management.purge_expired(ctx.database, days, ctx.staff_user)
+        verb = "deleted"
+    click.echo(f"{len(references)} enquiries closed more than {days} days ago {verb}.")
+    for reference in references:
+        click.echo(f"  {reference}")
+
+
+@cli.command("audit")
+@click.option("--limit", type=int, default=50, show_default=True)
+@pass_context
+@_friendly_errors
+def audit_command(ctx: Context, limit: int) -> None:
+    """Show the latest audit entries (who did what to which reference, and when)."""
+    for entry in audit.recent_audit(ctx.database, limit):
+        click.echo(
+            f"{_when(entry.occurred_at)}  {entry.action:<15} {entry.reference or '-':<11} "
+            f"{entry.staff_user or 'system'}{'  ' + entry.detail if entry.detail else ''}"
+        )
+
+
+# --------------------------------------------------------------------------------- accounts
+@cli.command("create-user")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+@pass_context
+@_friendly_errors
+def create_user(ctx: Context, name: str, password_stdin: bool) -> None:
+    """Create a dashboard account (the only way accounts are made)."""
+    accounts.create_user(ctx.database, name, _read_password(password_stdin), ctx.staff_user)
+    click.echo(f"Account {name} created.")
+
+
+@cli.command("set-password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+@pass_context
+@_friendly_errors
+def set_password(ctx: Context, name: str, password_stdin: bool) -> None:
+    """Set a new password for an account (and enable it again)."""
+    accounts.set_password(ctx.database, name, _read_password(password_stdin), ctx.staff_user)
+    click.echo(f"Password of {name} changed.")
+
+
+@cli.command("disable-user")
+@click.argument("name")
+@pass_context
+@_friendly_errors
+def disable_user(ctx: Context, name: str) -> None:
+    """Stop an account from logging in; open sessions end at their next request."""
+    accounts.set_active(ctx.database, name, False, ctx.staff_user)
+    click.echo(f"Account {name} disabled.")
+
+
+@cli.command("users")
+@pass_context
+@_friendly_errors
+def users(ctx: Context) -> None:
+    """List dashboard accounts."""
+    for name, active in accounts.usernames(ctx.database):
+        click.echo(f"{name}{'' if active else ' (disabled)'}")
+
+
+# ------------------------------------------------------------------------- keys and spool
+@cli.command("generate-key")
+def generate_key() -> None:
+    """Print a new encryption key for ENQUIRY_KEYS."""
+    click.echo(crypto.generate_key())
+
+
+@cli.command("rotate-keys")
+@pass_context
+@_friendly_errors
+def rotate_keys(ctx: Context) -> None:
+    """Re-encrypt every enquiry, note and spooled file with the newest key.
+
+    Put the new key first in ENQUIRY_KEYS (keep the old ones after it), run this, then remove
+    the old keys.
+    """
+    cipher = crypto.load_cipher(ctx.settings)
+    rows = management.rotate_keys(ctx.database, cipher, ctx.staff_user)
+    files = spool.Spool(ctx.settings.spool_dir, cipher).rotate()
+    click.echo(f"Re-encrypted {rows} database rows and {files} spooled files with the newest key.")
+    if cipher.key_count > 1:
+        click.echo("The older keys in ENQUIRY_KEYS are no longer needed and can be removed.")
+
+
+@cli.command("replay-spool")
+@pass_context
+@_friendly_errors
+def replay_spool_command(ctx: Context) -> None:
+    """Move enquiries kept in the local spool (database outage) into the database."""
+    moved = replay_spool(ctx.database)
+    left = len(spool.Spool(ctx.settings.spool_dir, crypto.load_cipher(ctx.settings)).pending())
+    click.echo(f"Moved {moved} enquiries from the spool into the database; {left} left.")
+    if left:
+        raise click.ClickException("some spooled files could not be replayed: see the log")
+
+
+# -------------------------------------------------------------------------------- dashboard
+@cli.command()
+@click.option("--port", type=int, help="port on 127.0.0.1 (default: DASHBOARD_PORT, 5010)")
+@pass_context
+@_friendly_errors
+def serve(ctx: Context, port: int | None) -> None:
+    """Run the staff dashboard on http://127.0.0.1:PORT."""
+    from dit_assistant.staff.web import run
+
+    logging.getLogger("dit_assistant").setLevel(logging.INFO)
+    run(ctx.settings, port or ctx.settings.dashboard_port)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console-script entry point."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="dit-staff")
+    except SystemExit as done:
+        return int(done.code or 0) if not isinstance(done.code, str) else 1
+    return 0

@@ -1,0 +1,78 @@
+"""CSV export of enquiries, decrypted, safe to open in a spreadsheet.
+
+Names and free text are typed by the public. A cell such as ``=HYPERLINK(...)`` or
+``+cmd|' /C calc'!A0`` would run as a formula in Excel or LibreOffice, so every cell that a
+spreadsheet could read as a formula is prefixed with an apostrophe, which spreadsheets show as
+text (OWASP's advice on CSV injection). Phone numbers in E.164 start with ``+`` and get the
+prefix too: they then stay text, which is also what keeps their leading ``+``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from datetime import datetime
+
+from dit_assistant.store.management import EnquiryRecord
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+COLUMNS = (
+    ("reference", "Reference"),
+    ("created_at", "Received (UTC)"),
+    ("status", "Status"),
+    ("status_changed_at", "Status changed (UTC)"),
+    ("priority", "Priority (safety route)"),
+    ("channel", "Channel"),
+    ("preferred_name", "Preferred name"),
+    ("contact_method", "Contact by"),
+    ("contact_detail", "Contact detail"),
+    ("best_times", "Best times"),
+    ("help_with", "Would like help with"),
+    ("consent_at", "Consent given (UTC)"),
+    ("privacy_notice_version", "Privacy notice version"),
+    ("notes", "Staff notes"),
+)
+
+
+def safe_cell(value: object) -> str:
+    """``value`` as text that no spreadsheet will evaluate."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    text = str(value)
+    stripped = text.lstrip(" \u00a0")
+    if text.startswith(FORMULA_STARTS) or stripped.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+def _notes(record: EnquiryRecord) -> str:
+    return "\n".join(
+        f"{note.created_at:%Y-%m-%d %H:%M} {note.author}: {note.text}" for note in record.notes
+    )
+
+
+def write_csv(records: Iterable[EnquiryRecord], stream: io.TextIOBase) -> int:
+    """Write a header and one row per record; returns the number of rows."""
+    writer = csv.writer(stream, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    writer.writerow([title for _, title in COLUMNS])
+    count = 0
+    for record in records:
+        values = {name: getattr(record, name, None) for name, _ in COLUMNS}
+        values["notes"] = _notes(record)
+        writer.writerow([safe_cell(values[name]) for name, _ in COLUMNS])
+        count += 1
+    return count
+
+
+def csv_text(records: Iterable[EnquiryRecord]) -> tuple[str, int]:
+    """The whole export as text with a byte-order mark, which Excel needs to read UTF-8."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    count = write_csv(records, buffer)
+    return buffer.getvalue(), count

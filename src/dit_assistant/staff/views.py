@@ -1,0 +1,275 @@
+"""The dashboard's pages. Every page but login and health needs a signed-in staff account."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import date, datetime
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from dit_assistant.staff.charts import weekly_chart
+from dit_assistant.staff.export import csv_text
+from dit_assistant.staff.web import Dashboard
+from dit_assistant.store import accounts, management
+from dit_assistant.store.enquiries import REFERENCE_ALPHABET, REFERENCE_PREFIX
+from dit_assistant.store.models import STATUSES, utcnow
+from dit_assistant.store.statistics import weekly_statistics
+
+logger = logging.getLogger(__name__)
+
+blueprint = Blueprint("dashboard", __name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+REFERENCE = re.compile(rf"^{REFERENCE_PREFIX}[{REFERENCE_ALPHABET}]{{5}}$")
+LIST_LIMIT = 500
+WRONG_LOGIN = "Wrong username or password."
+TOO_MANY = "Too many failed attempts for this account. Wait 15 minutes and try again."
+
+
+def dashboard() -> Dashboard:
+    return current_app.extensions["dit_dashboard"]
+
+
+@blueprint.app_template_filter("when")
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
+@blueprint.app_context_processor
+def _template_globals() -> dict[str, Any]:
+    return {"clinic_name": dashboard().settings.clinic.name, "statuses": STATUSES}
+
+
+@blueprint.before_app_request
+def _load_staff() -> None:
+    g.staff = None
+    user_id = session.get("uid")
+    if isinstance(user_id, int):
+        g.staff = accounts.active_account(dashboard().database, user_id)
+        if g.staff is None:
+            session.clear()
+        else:
+            dashboard().purge_if_due(utcnow())
+
+
+def login_required(view: F) -> F:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if g.staff is None:
+            return redirect(url_for("dashboard.login", next=request.full_path))
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only paths on this dashboard: never an open redirect to another site."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return url_for("dashboard.enquiries")
+
+
+def _checked_reference(reference: str) -> str:
+    if not REFERENCE.match(reference):
+        abort(404)
+    return reference
+
+
+# ------------------------------------------------------------------------------ sign in/out
+@blueprint.get("/health")
+def health() -> Response:
+    return Response("ok\n", mimetype="text/plain")
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    if request.method == "GET":
+        if g.staff is not None:
+            return redirect(url_for("dashboard.enquiries"))
+        return render_template("login.html", next=request.args.get("next", ""))
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    target = request.form.get("next", "")
+    state = dashboard()
+    if state.throttle.blocked(username):
+        return render_template("login.html", error=TOO_MANY, next=target, username=username), 429
+    account = accounts.authenticate(state.database, username, password) if username else None
+    if account is None:
+        state.throttle.failed(username)
+        return render_template("login.html", error=WRONG_LOGIN, next=target, username=username), 401
+    state.throttle.succeeded(username)
+    session.clear()
+    session.permanent = True
+    session["uid"] = account.id
+    return redirect(_safe_next(target))
+
+
+@blueprint.post("/logout")
+def logout() -> Any:
+    session.clear()
+    flash("You are logged out.", "info")
+    return redirect(url_for("dashboard.login"))
+
+
+# -------------------------------------------------------------------------------- enquiries
+def _parse_date(name: str) -> date | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        flash(f"Ignored the date {raw!r}: use the form YYYY-MM-DD.", "error")
+        return None
+
+
+def _filters() -> management.EnquiryFilter:
+    status = request.args.get("status", "")
+    priority = request.args.get("priority", "")
+    return management.EnquiryFilter(
+        status=status if status in STATUSES else None,
+        priority={"yes": True, "no": False}.get(priority),
+        channel=request.args.get("channel", "").strip() or None,
+        created_from=_parse_date("from"),
+        created_to=_parse_date("to"),
+    )
+
+
+def _query_string() -> str:
+    keys = ("status", "priority", "channel", "from", "to")
+    return urlencode({k: request.args[k] for k in keys if request.args.get(k)})
+
+
+@blueprint.get("/")
+@login_required
+def index() -> Any:
+    return redirect(url_for("dashboard.enquiries"))
+
+
+@blueprint.get("/enquiries")
+@login_required
+def enquiries() -> Any:
+    state = dashboard()
+    filters = _filters()
+    records = management.list_enquiries(state.database, filters, state.cipher, limit=LIST_LIMIT)
+    return render_template(
+        "list.html",
+        active="enquiries",
+        records=records,
+        total=management.count_enquiries(state.database, filters),
+        limit=LIST_LIMIT,
+        channels=management.channels(state.database),
+        filters=filters,
+        args=request.args,
+        query=_query_string(),
+    )
+
+
+@blueprint.get("/enquiries/<reference>")
+@login_required
+def detail(reference: str) -> Any:
+    state = dashboard()
+    try:
+        record = management.get_enquiry(
+            state.database, _checked_reference(reference), state.cipher, g.staff.username
+        )
+    except management.EnquiryNotFound:
+        abort(404)
+    return render_template("detail.html", active="enquiries", record=record)
+
+
+@blueprint.post("/enquiries/<reference>/status")
+@login_required
+def change_status(reference: str) -> Any:
+    status = request.form.get("status", "")
+    if status not in STATUSES:
+        flash("Choose one of the statuses.", "error")
+    else:
+        try:
+            changed = management.set_status(
+                dashboard().database, _checked_reference(reference), status, g.staff.username
+            )
+        except management.EnquiryNotFound:
+            abort(404)
+        flash(f"Status set to {status}." if changed else f"It was already {status}.", "info")
+    return redirect(url_for("dashboard.detail", reference=reference))
+
+
+@blueprint.post("/enquiries/<reference>/notes")
+@login_required
+def add_note(reference: str) -> Any:
+    text = request.form.get("note", "").strip()
+    if not text:
+        flash("The note was empty, so nothing was added.", "error")
+    else:
+        state = dashboard()
+        try:
+            management.add_note(
+                state.database, _checked_reference(reference), text, g.staff.username, state.cipher
+            )
+        except management.EnquiryNotFound:
+            abort(404)
+        flash("Note added.", "info")
+    return redirect(url_for("dashboard.detail", reference=reference))
+
+
+@blueprint.route("/enquiries/<reference>/delete", methods=["GET", "POST"])
+@login_required
+def delete(reference: str) -> Any:
+    state = dashboard()
+    reference = _checked_reference(reference)
+    if request.method == "GET" or request.form.get("confirm") != "yes":
+        try:
+            record = management.get_enquiry(state.database, reference, state.cipher)
+        except management.EnquiryNotFound:
+            abort(404)
+        return render_template("confirm_delete.html", active="enquiries", record=record)
+    try:
+        management.delete_enquiry(state.database, reference, g.staff.username)
+    except management.EnquiryNotFound:
+        abort(404)
+    flash(f"{reference} and its notes were deleted.", "info")
+    return redirect(url_for("dashboard.enquiries"))
+
+
+@blueprint.get("/export.csv")
+@login_required
+def export() -> Response:
+    state = dashboard()
+    filters = _filters()
+    records = management.list_enquiries(state.database, filters, state.cipher, with_notes=True)
+    text, count = csv_text(records)
+    management.record_export(state.database, count, g.staff.username, filters)
+    filename = f"enquiries-{utcnow():%Y%m%d-%H%M}.csv"
+    return Response(
+        text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+# ------------------------------------------------------------------------------- statistics
+@blueprint.get("/statistics")
+@login_required
+def statistics() -> Any:
+    stats = weekly_statistics(dashboard().database)
+    return render_template(
+        "statistics.html", active="statistics", stats=stats, chart=weekly_chart(stats.weeks)
+    )

@@ -1,0 +1,183 @@
+"""The staff dashboard: a small Flask app on 127.0.0.1, served by Waitress.
+
+Security choices, each for a reason:
+- sessions are signed cookies, HttpOnly, SameSite=Strict and Secure (Chromium-based browsers
+  accept Secure cookies from http://127.0.0.1, as the browser tests check;
+  ``DASHBOARD_SECURE_COOKIES=false`` exists for a browser that does not, refused in production);
+- every POST carries a CSRF token (Flask-WTF), and SameSite=Strict is a second line;
+- pages forbid framing, scripts, styles and images from anywhere else (CSP), hold no JavaScript
+  at all, and are never cached, since they show personal data;
+- Jinja escapes everything, because names and free text are typed by the public;
+- failed logins are throttled per account name.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import Flask, Response, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from dit_assistant.settings import Settings, get_settings
+from dit_assistant.store.crypto import EnquiryCipher, dashboard_secret, load_cipher
+from dit_assistant.store.database import Database, open_database
+from dit_assistant.store.management import purge_expired
+
+logger = logging.getLogger(__name__)
+
+HOST = "127.0.0.1"
+SESSION_HOURS = 8
+PURGE_EVERY = timedelta(hours=24)
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'none'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+}
+
+
+class LoginThrottle:
+    """After ``limit`` failures for one account name within ``window``, refuse further tries
+    for that name until the window has passed (correct passwords included)."""
+
+    def __init__(self, limit: int = 5, window_s: float = 900) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        failures = self._failures[key]
+        while failures and now - failures[0] > self.window_s:
+            failures.popleft()
+        return failures
+
+    def blocked(self, name: str) -> bool:
+        with self._lock:
+            return len(self._recent(name.lower(), time.monotonic())) >= self.limit
+
+    def failed(self, name: str) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._recent(name.lower(), now).append(now)
+
+    def succeeded(self, name: str) -> None:
+        with self._lock:
+            self._failures.pop(name.lower(), None)
+
+
+@dataclass
+class Dashboard:
+    """What the views need, kept on the app rather than in module globals."""
+
+    settings: Settings
+    database: Database
+    cipher: EnquiryCipher
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    last_purge: datetime | None = None
+    _purge_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def purge_if_due(self, now: datetime) -> None:
+        """Apply the retention period at most once a day, on whichever request comes first."""
+        with self._purge_lock:
+            if self.last_purge and now - self.last_purge < PURGE_EVERY:
+                return
+            self.last_purge = now
+        try:
+            purged = purge_expired(self.database, self.settings.retention_days, "retention")
+        except Exception as error:  # noqa: BLE001 - retention must not take the dashboard down
+            logger.error("retention purge failed (%s)", type(error).__name__)
+            return
+        if purged:
+            logger.info("retention purge deleted %d closed enquiries", len(purged))
+
+
+def _security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.endpoint != "static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:
+    """The dashboard app. Raises ``ConfigurationError`` in production without its secrets."""
+    from dit_assistant.staff import views
+
+    settings = settings or get_settings()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=dashboard_secret(settings),
+        SESSION_COOKIE_NAME="dit_staff_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=settings.dashboard_secure_cookies,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
+        WTF_CSRF_TIME_LIMIT=SESSION_HOURS * 3600,
+        MAX_CONTENT_LENGTH=64 * 1024,
+        TEMPLATES_AUTO_RELOAD=False,
+    )
+    app.jinja_env.autoescape = True
+    CSRFProtect(app)
+    app.extensions["dit_dashboard"] = Dashboard(
+        settings=settings,
+        database=database or open_database(settings.database_url),
+        cipher=load_cipher(settings),
+    )
+    app.register_blueprint(views.blueprint)
+    app.after_request(_security_headers)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error: CSRFError) -> tuple[str, int]:
+        logger.warning("rejected a form without a valid CSRF token (%s)", request.path)
+        message = (
+            "This form could not be accepted: it expired or did not come from this dashboard. "
+            "Go back, reload the page and try again."
+        )
+        return render_template("error.html", title="Form not accepted", message=message), 400
+
+    @app.errorhandler(404)
+    def _not_found(_error: Exception) -> tuple[str, int]:
+        message = "There is nothing here. The enquiry may have been deleted."
+        return render_template("error.html", title="Not found", message=message), 404
+
+    @app.errorhandler(413)
+    def _too_large(_error: Exception) -> tuple[str, int]:
+        return render_template("error.html", title="Too long", message="That was too long."), 413
+
+    @app.errorhandler(500)
+    def _server_error(_error: Exception) -> tuple[str, int]:
+        message = "Something went wrong. The error has been logged (without personal data)."
+        return render_template("error.html", title="Error", message=message), 500
+
+    return app
+
+
+def run(settings: Settings, port: int) -> None:
+    """Serve the dashboard on 127.0.0.1 only, until interrupted."""
+    from waitress import serve
+
+    app = create_app(settings)
+    logger.info("staff dashboard on http://%s:%d", HOST, port)
+    serve(app, host=HOST, port=port, threads=4, ident="dit-staff", _quiet=True)

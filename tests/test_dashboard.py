@@ -1,0 +1,345 @@
+"""The staff dashboard as staff use it: a real server, real headless Chromium.
+
+The server is ``dit-staff serve`` in a subprocess on a free port, against a temporary SQLite
+database seeded through the store's API. Screenshots go to ``test-artifacts/`` (gitignored).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dit_assistant.serve import wait_until_up
+from dit_assistant.settings import PROJECT_ROOT, get_settings
+from dit_assistant.store import (
+    EnquiryDraft,
+    EnquiryNotFound,
+    get_enquiry,
+    open_database,
+    submit_enquiry,
+)
+from dit_assistant.store.accounts import create_user
+from dit_assistant.store.database import Database
+from tests.conftest import free_port
+from tests.fixtures.services import CHROMIUM, CHROMIUM_ARGS, chromium_or_skip
+from tests.fixtures.store import StoreEnvironment, make_store_environment
+
+DIT_STAFF = Path(sys.executable).parent / "dit-staff"
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+PASSWORD = "a long enough staff password"
+SCRIPT_NAME = "<script>alert(1)</script>"
+FORMULA_NAME = '=HYPERLINK("http://example.invalid","x")'
+TIMEOUT_MS = 15_000
+
+
+@dataclass
+class RunningDashboard:
+    base_url: str
+    database: Database
+    references: dict[str, str]
+    environment: StoreEnvironment
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+
+def _draft(name: str, **changes: Any) -> EnquiryDraft:
+    values: dict[str, Any] = {
+        "preferred_name": name,
+        "contact_method": "email",
+        "contact_detail": f"{name.split()[0].lower()}@example.org",
+        "best_times": "weekday mornings",
+        "help_with": "low mood since the winter",
+        "channel": "rest",
+        "consent_at": datetime.now(timezone.utc),
+        "privacy_notice_version": "2026-01",
+        "priority": False,
+    }
+    values.update(changes)
+    return EnquiryDraft(**values)
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDashboard]:
+    root = tmp_path_factory.mktemp("dashboard")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        environment = make_store_environment(monkeypatch, root)
+        database = open_database(environment.database_url)
+        seeds = {
+            "ada": _draft("Ada Lovelace"),
+            "priority": _draft(
+                "Grace Hopper",
+                priority=True,
+                channel="telegram",
+                contact_method="phone",
+                contact_detail="+447700900123",
+            ),
+            "script": _draft(SCRIPT_NAME, channel="socketio"),
+            "formula": _draft(FORMULA_NAME),
+        }
+        references = {key: submit_enquiry(d, database).reference for key, d in seeds.items()}
+        database.record_safety_event("risk_suicide", "uk-england", "telegram")
+        create_user(database, "alice", PASSWORD)
+        create_user(database, "carol", PASSWORD)
+        port = free_port()
+        log_path = root / "dashboard.log"
+        with log_path.open("w") as log:
+            process = subprocess.Popen(
+                [str(DIT_STAFF), "serve", "--port", str(port)],
+                env=environment.subprocess_env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            try:
+                wait_until_up(f"http://127.0.0.1:{port}/health", [process], timeout=60)
+                yield RunningDashboard(
+                    f"http://127.0.0.1:{port}", database, references, environment
+                )
+            finally:
+                process.terminate()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        server_log = log_path.read_text()
+        for name in ("Ada Lovelace", "Grace Hopper", "example.org", "+447700900123"):
+            assert name not in server_log, f"personal data in the dashboard's log: {name}"
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture()
+def page(browser: Any, dashboard: RunningDashboard) -> Iterator[Any]:
+    """A fresh browser profile (no cookies) that records any JavaScript dialog."""
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1200, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = context.new_page()
+    tab.dialogs = []
+    tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+def login(
+    page: Any, dashboard: RunningDashboard, password: str = PASSWORD, username: str = "alice"
+) -> None:
+    page.goto(dashboard.url("/login"))
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def screenshot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
+
+
+def rows(page: Any) -> list[str]:
+    return page.locator("table.enquiries tbody tr th a").all_inner_texts()
+
+
+def test_pages_need_a_login(page, dashboard):
+    page.goto(dashboard.url("/enquiries"))
+    assert page.url.startswith(dashboard.url("/login"))
+    assert page.get_by_role("heading", name="Log in").is_visible()
+    for path in ("/statistics", "/export.csv", f"/enquiries/{dashboard.references['ada']}"):
+        response = page.request.get(dashboard.url(path), max_redirects=0)
+        assert response.status == 302 and "/login" in response.headers["location"]
+
+
+def test_a_wrong_password_is_rejected(page, dashboard):
+    login(page, dashboard, password="not the password at all")
+    assert page.get_by_role("alert").inner_text() == "Wrong username or password."
+    assert page.url.startswith(dashboard.url("/login"))
+    page.goto(dashboard.url("/enquiries"))
+    assert page.url.startswith(dashboard.url("/login"))
+
+
+def test_repeated_wrong_passwords_lock_the_account_name_for_a_while(page, dashboard):
+    for _ in range(5):
+        login(page, dashboard, password="guessing wrongly", username="carol")
+        assert page.get_by_role("alert").inner_text() == "Wrong username or password."
+    login(page, dashboard, username="carol")  # even the right password, for now
+    assert "Too many failed attempts" in page.get_by_role("alert").inner_text()
+    assert page.url.startswith(dashboard.url("/login"))
+    login(page, dashboard)  # other accounts are not affected
+    assert page.get_by_role("heading", name="Enquiries").is_visible()
+
+
+def test_session_cookie_and_security_headers(page, dashboard):
+    response = page.goto(dashboard.url("/login"))
+    headers = response.headers
+    assert "default-src 'self'" in headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"
+    login(page, dashboard)
+    assert page.get_by_role("heading", name="Enquiries").is_visible()
+    (cookie,) = [c for c in page.context.cookies() if c["name"] == "dit_staff_session"]
+    assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Strict"
+    assert page.evaluate("document.cookie") == ""  # invisible to scripts
+    assert "no-store" in page.request.get(dashboard.url("/enquiries")).headers["cache-control"]
+    stylesheet = page.request.get(dashboard.url("/static/style.css"))
+    assert stylesheet.ok and "text/css" in stylesheet.headers["content-type"]
+
+
+def test_a_post_without_the_csrf_token_is_rejected(page, dashboard):
+    login(page, dashboard)
+    reference = dashboard.references["formula"]
+    page.goto(dashboard.url(f"/enquiries/{reference}"))
+    token = page.locator("form input[name=csrf_token]").first.get_attribute("value")
+    target = dashboard.url(f"/enquiries/{reference}/status")
+
+    forged = page.request.post(target, form={"status": "closed"}, max_redirects=0)
+    assert forged.status == 400
+    assert "could not be accepted" in forged.text()
+    wrong = page.request.post(target, form={"status": "closed", "csrf_token": "x" + token[1:]})
+    assert wrong.status == 400
+    assert get_enquiry(dashboard.database, reference).status == "new"
+
+    genuine = page.request.post(
+        target, form={"status": "closed", "csrf_token": token}, max_redirects=0
+    )
+    assert genuine.status == 302  # the same request with the token goes through
+    assert get_enquiry(dashboard.database, reference).status == "closed"
+
+
+def test_names_typed_by_the_public_are_shown_as_text(page, dashboard):
+    login(page, dashboard)
+    assert page.get_by_role("cell", name=SCRIPT_NAME, exact=True).is_visible()
+    page.get_by_role("link", name=dashboard.references["script"]).click()
+    assert page.locator("#preferred-name").inner_text() == SCRIPT_NAME
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.content()
+    assert page.dialogs == []
+
+
+def test_staff_workflow(page, dashboard):
+    references = dashboard.references
+    login(page, dashboard)
+
+    # The list, newest first, with the priority enquiry marked.
+    assert page.get_by_role("heading", name="Enquiries").is_visible()
+    assert set(references.values()) <= set(rows(page))
+    priority_row = page.locator("tr.priority")
+    assert priority_row.count() == 1 and "Safety route" in priority_row.inner_text()
+    screenshot(page, "list")
+
+    # Filters: priority, channel, status, dates.
+    page.get_by_label("Priority").select_option("yes")
+    page.get_by_role("button", name="Filter").click()
+    assert rows(page) == [references["priority"]]
+    page.get_by_label("Priority").select_option("")
+    page.get_by_label("Channel").select_option("socketio")
+    page.get_by_role("button", name="Filter").click()
+    assert rows(page) == [references["script"]]
+    page.get_by_label("Channel").select_option("")
+    tomorrow = (datetime.now(timezone.utc) + timedelta(days=1)).date().isoformat()
+    page.get_by_label("Received from").fill(tomorrow)
+    page.get_by_role("button", name="Filter").click()
+    assert page.get_by_text("No enquiries match.").is_visible()
+    page.get_by_role("link", name="Clear").click()
+    page.get_by_label("Status").select_option("new")
+    page.get_by_role("button", name="Filter").click()
+    assert references["ada"] in rows(page)
+
+    # Open one: decrypted, then change its status and add a note.
+    page.get_by_role("link", name=references["priority"]).click()
+    assert page.get_by_role("heading", name=f"Enquiry {references['priority']}").is_visible()
+    assert page.locator("#preferred-name").inner_text() == "Grace Hopper"
+    assert page.locator("#contact-detail").inner_text() == "+447700900123"
+    assert page.get_by_text("the conversation included a safety route").is_visible()
+    page.get_by_label("New status").select_option("contacted")
+    page.get_by_role("button", name="Save status").click()
+    assert page.get_by_role("status").inner_text() == "Status set to contacted."
+    assert "contacted" in page.locator("#current-status").inner_text()
+    page.get_by_label("Add a note").fill("Called back, <b>first session</b> booked")
+    page.get_by_role("button", name="Add note").click()
+    assert page.get_by_role("status").inner_text() == "Note added."
+    assert page.get_by_text("Called back, <b>first session</b> booked").is_visible()
+    screenshot(page, "detail")
+    stored = get_enquiry(dashboard.database, references["priority"])
+    assert stored.status == "contacted"
+    assert [(n.author, n.text) for n in stored.notes] == [
+        ("alice", "Called back, <b>first session</b> booked")
+    ]
+
+    # Export (decrypted, formula-safe) as a real download.
+    page.get_by_role("link", name="Enquiries", exact=True).click()
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Export these as CSV").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".csv")
+    exported = Path(download.path()).read_text("utf-8-sig")
+    by_reference = {row["Reference"]: row for row in csv.DictReader(io.StringIO(exported))}
+    assert by_reference[references["ada"]]["Preferred name"] == "Ada Lovelace"
+    assert by_reference[references["formula"]]["Preferred name"] == "'" + FORMULA_NAME
+    assert by_reference[references["priority"]]["Contact detail"] == "'+447700900123"
+    assert "first session" in by_reference[references["priority"]]["Staff notes"]
+
+    # Delete on request, with a confirmation step.
+    page.get_by_role("link", name=references["ada"]).click()
+    page.get_by_role("link", name="Delete this enquiry…").click()
+    assert page.get_by_role("heading", name=f"Delete enquiry {references['ada']}?").is_visible()
+    screenshot(page, "confirm-delete")
+    page.get_by_role("button", name="Yes, delete for good").click()
+    assert (
+        page.get_by_role("status").inner_text()
+        == f"{references['ada']} and its notes were deleted."
+    )
+    assert references["ada"] not in rows(page)
+    with pytest.raises(EnquiryNotFound):
+        get_enquiry(dashboard.database, references["ada"])
+    assert page.request.get(dashboard.url(f"/enquiries/{references['ada']}")).status == 404
+
+    # Statistics: counts and a server-side chart, no personal data.
+    page.get_by_role("link", name="Statistics").click()
+    assert page.get_by_role("img", name="Enquiries and safety routes per week").is_visible()
+    assert page.locator("figure.chart svg rect").count() == 24  # 12 weeks, 2 series
+    assert "telegram" in page.locator("#by-channel").inner_text()
+    assert "risk_suicide" in page.locator("#by-route").inner_text()
+    for name in ("Grace Hopper", "Lovelace", "example.org"):
+        assert name not in page.content()
+    screenshot(page, "statistics")
+
+    # Log out: the session is gone.
+    page.get_by_role("button", name="Log out").click()
+    assert page.get_by_role("status").inner_text() == "You are logged out."
+    page.goto(dashboard.url("/enquiries"))
+    assert page.url.startswith(dashboard.url("/login"))
+    assert page.dialogs == []
+
+
+def test_usable_on_a_phone_sized_screen(page, dashboard):
+    page.set_viewport_size({"width": 390, "height": 844})
+    login(page, dashboard)
+    assert page.get_by_role("button", name="Filter").is_visible()
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, "the page scrolls sideways on a phone"
+    screenshot(page, "phone")
