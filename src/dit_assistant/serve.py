@@ -1,7 +1,9 @@
-"""Starts the assistant on this machine: the action server and the Rasa server, on 127.0.0.1.
+"""Starts the assistant on this machine, on 127.0.0.1: the action server, the Rasa server, the
+demo clinic page with the chat widget and the staff dashboard.
 
-``make run`` calls this. It waits until both servers answer, prints where to chat, and stops both
-cleanly on Ctrl-C or SIGTERM. With ``--chat`` it opens a terminal chat instead (``make chat``).
+``make run`` calls this. It waits until every server answers, prints where to chat, and stops
+them all cleanly on Ctrl-C or SIGTERM. With ``--chat`` it opens a terminal chat instead
+(``make chat``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dit_assistant.settings import PROJECT_ROOT, get_settings
+from dit_assistant.web import WEBCHAT_BUNDLE
 
 BOT_DIR = PROJECT_ROOT / "bot"
 MODEL = PROJECT_ROOT / "models" / "dit-assistant.tar.gz"
@@ -46,7 +49,8 @@ def action_server_command(port: int = ACTION_PORT) -> list[str]:
     return _rasa("run", "actions", "--actions", "actions", "--port", str(port))
 
 
-def rasa_server_command(port: int, model: Path = MODEL) -> list[str]:
+def rasa_server_command(port: int, model: Path = MODEL, cors: Sequence[str] = ()) -> list[str]:
+    """``cors``: origins of pages allowed to call the server from a browser (the widget)."""
     return _rasa(
         "run",
         "--model", str(model),
@@ -54,7 +58,19 @@ def rasa_server_command(port: int, model: Path = MODEL) -> list[str]:
         "--credentials", str(BOT_DIR / "credentials.yml"),
         "--interface", HOST,
         "--port", str(port),
+        *(["--cors", *cors] if cors else []),
     )
+
+
+def web_server_command(port: int, socket_url: str) -> list[str]:
+    """The demo clinic page with the chat widget (``dit_assistant.web``)."""
+    return [sys.executable, "-m", "dit_assistant.web", "--port", str(port),
+            "--socket-url", socket_url]
+
+
+def dashboard_command(port: int) -> list[str]:
+    """The staff dashboard (``dit_assistant.staff``), on 127.0.0.1 only."""
+    return [sys.executable, "-m", "dit_assistant.staff", "serve", "--port", str(port)]
 
 
 def wait_until_up(url: str, processes: Sequence[subprocess.Popen], timeout: float) -> None:
@@ -63,7 +79,8 @@ def wait_until_up(url: str, processes: Sequence[subprocess.Popen], timeout: floa
     while time.monotonic() < deadline:
         for process in processes:
             if process.poll() is not None:
-                raise RuntimeError(f"{' '.join(process.args[2:4])} exited with {process.returncode}")
+                name = " ".join(process.args[2:4])
+                raise RuntimeError(f"{name} exited with {process.returncode}")
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return
@@ -87,14 +104,22 @@ def stop(processes: Sequence[subprocess.Popen]) -> None:
 
 
 def serve(rasa_port: int) -> int:
-    get_settings()  # fail now, with a clear message, if the clinic configuration is unusable
+    settings = get_settings()  # fail now, with a clear message, if the configuration is unusable
     if not MODEL.exists():
         print(f"No trained model at {MODEL}: run `make train` first.", file=sys.stderr)
         return 1
+    if not WEBCHAT_BUNDLE.exists():
+        print(f"No chat widget at {WEBCHAT_BUNDLE}: run `make web` first.", file=sys.stderr)
+        return 1
     env = _environment()
+    base = f"http://{HOST}:{rasa_port}"
+    web_url = f"http://{HOST}:{settings.web_port}"
+    cors = (web_url, *settings.widget_origins)
     processes = [
         subprocess.Popen(action_server_command(), cwd=BOT_DIR, env=env),
-        subprocess.Popen(rasa_server_command(rasa_port), cwd=BOT_DIR, env=env),
+        subprocess.Popen(rasa_server_command(rasa_port, cors=cors), cwd=BOT_DIR, env=env),
+        subprocess.Popen(web_server_command(settings.web_port, base), cwd=PROJECT_ROOT, env=env),
+        subprocess.Popen(dashboard_command(settings.dashboard_port), cwd=PROJECT_ROOT, env=env),
     ]
 
     def _on_signal(signum: int, _frame: object) -> None:
@@ -104,13 +129,18 @@ def serve(rasa_port: int) -> int:
     try:
         wait_until_up(f"http://{HOST}:{ACTION_PORT}/health", processes, STARTUP_TIMEOUT_S)
         wait_until_up(f"http://{HOST}:{rasa_port}/", processes, STARTUP_TIMEOUT_S)
-        base = f"http://{HOST}:{rasa_port}"
+        wait_until_up(f"{web_url}/", processes, STARTUP_TIMEOUT_S)
+        dashboard_url = f"http://{HOST}:{settings.dashboard_port}"
+        wait_until_up(f"{dashboard_url}/health", processes, STARTUP_TIMEOUT_S)
         print(
             "\nThe DIT assistant is running.\n"
             f"  Chat over REST:  curl -s -X POST {base}/webhooks/rest/webhook "
-            "-H 'Content-Type: application/json' -d '{\"sender\": \"me\", \"message\": \"hello\"}'\n"
+            "-H 'Content-Type: application/json' "
+            "-d '{\"sender\": \"me\", \"message\": \"hello\"}'\n"
             f"  Socket.IO:       {base}/socket.io\n"
+            f"  Clinic page:     {web_url}/ (a demo page with the chat widget)\n"
             f"  Action server:   http://{HOST}:{ACTION_PORT}\n"
+            f"  Staff dashboard: {dashboard_url}/ (accounts: dit-staff create-user NAME)\n"
             "  Terminal chat:   make chat (in another terminal, while this one runs)\n"
             "Press Ctrl-C to stop.\n",
             flush=True,

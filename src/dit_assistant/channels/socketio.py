@@ -1,0 +1,103 @@
+"""The website widget's channel: Rasa's socket.io channel with session persistence that works.
+
+In Rasa 3.6.21 the ``session_request`` handler calls ``sio.enter_room(...)`` without awaiting
+it; with python-socketio 5 that is a coroutine, so the browser never joins its session room and
+never receives a bot reply (RasaHQ/rasa#13027). This subclass registers handlers that await it.
+
+It also accepts only session ids of the form the server itself hands out (32 hex digits), so a
+browser cannot choose a session id that names another channel's conversation (for example a
+phone number from SMS) and write into it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
+from sanic import Blueprint
+
+logger = logging.getLogger(__name__)
+
+_SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
+_BARE_URL = re.compile(r"(?<![(\[<])\bhttps?://[^\s<>()\[\]]+[^\s<>()\[\].,;:!?'\"]")
+
+
+def widget_markdown(text: str) -> str:
+    """The widget renders Markdown: keep the answer's line breaks and make bare URLs links.
+
+    Answers in ``bot/domain.yml`` are plain text with single line breaks (lists of helplines,
+    for example), which Markdown would join into one paragraph, and URLs that Markdown would
+    leave unclickable.
+    """
+    linked = _BARE_URL.sub(lambda m: f"[{m.group(0)}]({m.group(0)})", text)
+    return re.sub(r"(?<!\n)\n(?!\n)", "  \n", linked)
+
+
+class WidgetOutput(SocketIOOutput):
+    """Rasa's socket.io output, with texts prepared for the widget's Markdown renderer."""
+
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        if isinstance(response, dict) and isinstance(response.get("text"), str):
+            response = {**response, "text": widget_markdown(response["text"])}
+        await super()._send_message(socket_id, response)
+
+
+def valid_session_id(value: Any) -> bool:
+    return isinstance(value, str) and bool(_SESSION_ID.match(value))
+
+
+class SocketIOChannel(SocketIOInput):
+    """Rasa's socket.io channel, with the session room joined before replies are sent."""
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = super().blueprint(on_new_message)
+        sio = self.sio
+        assert sio is not None  # set by the parent's blueprint()
+
+        # Registering a handler again for the same event replaces the parent's one.
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: str, data: dict | None) -> None:
+            requested = (data or {}).get("session_id") if isinstance(data, dict) else None
+            session_id = requested if valid_session_id(requested) else uuid.uuid4().hex
+            if self.session_persistence:
+                await sio.enter_room(sid, session_id, namespace=self.namespace)
+            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: str, data: Any) -> None:
+            if not isinstance(data, dict) or not isinstance(data.get("message", ""), str):
+                logger.debug("ignoring a malformed socket.io message")
+                return
+            if self.session_persistence:
+                if not valid_session_id(data.get("session_id")):
+                    logger.debug("ignoring a socket.io message without a valid session id")
+                    return
+                sender_id = data["session_id"]
+            else:
+                sender_id = sid
+            metadata = data.get(self.metadata_key) or {}
+            if isinstance(metadata, str):
+                try:
+                    metadata = json.loads(metadata)
+                except ValueError:
+                    metadata = {}
+            message = UserMessage(
+                data.get("message", ""),
+                WidgetOutput(sio, self.bot_message_evt),
+                sender_id,
+                input_channel=self.name(),
+                metadata=metadata if isinstance(metadata, dict) else {},
+            )
+            await on_new_message(message)
+
+        return webhook
+
+    def get_output_channel(self) -> WidgetOutput | None:  # type: ignore[override]
+        """Used by Rasa's HTTP API to send to a conversation (e.g. a reminder)."""
+        return WidgetOutput(self.sio, self.bot_message_evt) if self.sio else None
