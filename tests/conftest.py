@@ -60,17 +60,18 @@ class Turn:
 class Bot:
     """The trained assistant, loaded once, driven like a person would drive it."""
 
-    def __init__(self) -> None:
+    def __init__(self, action_endpoint: str = "http://127.0.0.1:9") -> None:
+        """``action_endpoint``: the default reaches nothing, proving that answers and crisis
+        replies never depend on the action server."""
         from rasa.core.agent import Agent
         from rasa.utils.endpoints import EndpointConfig
-
         from rasa.utils.log_utils import configure_structlog
 
         configure_structlog(logging.WARNING)  # Rasa logs every turn at debug level otherwise
         if not MODEL.exists():
             pytest.exit(f"no trained model at {MODEL}: run the tests with `make test`", 2)
         self._loop = asyncio.new_event_loop()
-        self.agent = Agent.load(str(MODEL), action_endpoint=EndpointConfig("http://127.0.0.1:9"))
+        self.agent = Agent.load(str(MODEL), action_endpoint=EndpointConfig(action_endpoint))
         self.use_settings(get_settings())
 
     def use_settings(self, settings: Settings) -> None:
@@ -158,6 +159,11 @@ class RunningServer:
     def database_url(self) -> str:
         return self.env["DATABASE_URL"]
 
+    @property
+    def web_url(self) -> str:
+        """The demo clinic page with the chat widget."""
+        return f"http://127.0.0.1:{self.env['WEB_PORT']}"
+
     def send(self, sender: str, message: Any) -> tuple[int, Any]:
         body = message if isinstance(message, bytes) else json.dumps(
             {"sender": sender, "message": message}
@@ -183,6 +189,9 @@ def running_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
         CLINIC_PHONE="0161 496 0999",
         CLINIC_NAME="Testwood Therapy Centre",
         DATABASE_URL=f"sqlite:///{workdir / 'store.sqlite'}",
+        WEB_PORT=str(free_port()),
+        DASHBOARD_PORT=str(free_port()),
+        DIT_VAR_DIR=str(workdir / "var"),
     )
     log = (workdir / "serve.log").open("w")
     process = subprocess.Popen(
@@ -203,3 +212,34 @@ def running_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+# ------------------------------------------------------- real PostgreSQL for the store tests
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A throwaway PostgreSQL server for the whole session, on 127.0.0.1 and a free port.
+
+    Skips when PostgreSQL is not installed (fails instead under CI=true). Tests get a fresh
+    database each with ``postgres.create_database()``.
+    """
+    from tests.fixtures.services import postgres_server
+
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture()
+def store_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The enquiry store configured for one test: fresh keys, spool, var/ and SQLite file."""
+    from tests.fixtures.store import make_store_environment
+
+    yield make_store_environment(monkeypatch, tmp_path)
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The trained bot wired to a real action server with its own database (forms work)."""
+    from tests.fixtures.actions import intake_setting
+
+    yield from intake_setting(tmp_path_factory)

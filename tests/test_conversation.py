@@ -30,7 +30,6 @@ def test_quick_reply_buttons_lead_to_their_answers(conversation):
         ("thanks so much", "utter_thank"),
         ("bye", "utter_goodbye"),
         ("can I speak to a human please", "utter_human_handoff"),
-        ("I'd like to book an appointment", "utter_appointment"),
         ("what's the weather tomorrow", "utter_out_of_scope"),
         ("can you write me a python script", "utter_out_of_scope"),
         ("Bonjour, qu'est-ce que la thérapie DIT ?", "utter_non_english"),

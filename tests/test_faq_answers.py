@@ -26,7 +26,7 @@ TOPICS: dict[str, tuple[tuple[str, str], tuple[str, ...]]] = {
                    ("three phases", "Beginning", "Middle", "Ending")),
     "ask_first_session": (("what happens in the first session", "what is the assessment like"),
                           ("first sessions", "IPAF")),
-    "ask_middle_phase": (("what happens in the middle phase", "what do the middle sessions involve"),
+    "ask_middle_phase": (("what happens in the middle phase", "what are the middle sessions like"),
                          ("middle phase", "sessions 5 to 12")),
     "ask_ending": (("what happens at the end of dit", "what are the final sessions like"),
                    ("goodbye letter",)),
@@ -82,7 +82,11 @@ def test_each_topic_is_answered(conversation, topic, question):
 
 def test_every_topic_in_the_domain_is_covered(bot):
     asked = {f"utter_{topic}" for topic in TOPICS}
-    answers = {name for name in bot.agent.domain.responses if name.startswith("utter_ask_")}
+    answers = {
+        name
+        for name in bot.agent.domain.responses
+        if name.startswith("utter_ask_") and not name.startswith("utter_ask_intake_")
+    }
     assert answers == asked
 
 
@@ -99,7 +103,9 @@ def test_clinic_facts_come_from_configuration(conversation, settings):
 
 
 def test_topics_can_follow_each_other_in_any_order(conversation):
-    order = ["ask_cost", "ask_depression", "ask_number_of_sessions", "ask_ending", "ask_what_is_dit"]
+    order = [
+        "ask_cost", "ask_depression", "ask_number_of_sessions", "ask_ending", "ask_what_is_dit"
+    ]
     for topic in order:
         question = TOPICS[topic][0][0]
         assert conversation.say(question).responses == [f"utter_{topic}"]

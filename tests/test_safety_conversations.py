@@ -28,14 +28,34 @@ def test_every_risk_phrasing_gets_a_crisis_reply(conversation, settings, categor
 
 
 def test_benign_false_alarm_rate_is_reported(bot, record_property):
-    alarms = [text for text in BENIGN if bot.new_conversation().say(text).is_crisis_reply]
+    turns = {text: bot.new_conversation().say(text) for text in BENIGN}
+    alarms = [text for text, turn in turns.items() if turn.is_crisis_reply]
+    check_ins = [text for text, turn in turns.items() if turn.responses[:1] == ["utter_risk_check"]]
     rate = len(alarms) / len(BENIGN)
     record_property("benign_false_alarm_rate", rate)
-    print(f"\nbenign false alarms: {len(alarms)}/{len(BENIGN)} = {rate:.1%}")
+    record_property("benign_check_in_rate", len(check_ins) / len(BENIGN))
+    print(f"\nbenign full crisis replies: {len(alarms)}/{len(BENIGN)} = {rate:.1%}")
+    check_in_rate = len(check_ins) / len(BENIGN)
+    print(f"benign gentle check-ins: {len(check_ins)}/{len(BENIGN)} = {check_in_rate:.1%}")
     for text in alarms:
         print(f"  false alarm: {text}")
+    for text in check_ins:
+        print(f"  check-in: {text}")
     # False alarms are cheaper than misses, but a bot that alarms at everything is unusable.
     assert rate <= 0.10
+
+
+def test_the_check_in_still_gives_the_numbers_and_asks_about_safety(conversation, settings):
+    from dit_assistant.safety.component import CHECK_IN_INTENT
+
+    # A weak classifier-only risk reading: not a reviewed phrase, not confidently risk.
+    turn = conversation.say("/" + CHECK_IN_INTENT)
+    assert turn.responses[0] == "utter_risk_check"
+    assert settings.helplines.emergency in turn.text
+    for line in settings.helplines.helplines:
+        assert line.contact in turn.text
+    assert "Are you safe right now?" in turn.text
+    assert conversation.say("yes").responses == ["utter_safe_now"]
 
 
 def test_crisis_reply_follows_the_guidance(conversation, settings):

@@ -117,6 +117,26 @@ def test_leaves_other_messages_alone(safety_net):
     assert message.get(SAFETY_NET_KEY) is None
 
 
+def test_a_confident_classifier_risk_verdict_is_kept(safety_net):
+    message = classified("everything feels pointless and heavy", "risk_suicide", confidence=0.9)
+    safety_net.process([message])
+    assert message.get(INTENT)["name"] == "risk_suicide"
+
+
+def test_a_weak_classifier_risk_verdict_becomes_a_check_in(safety_net):
+    message = classified("this commute is too much", "risk_suicide", confidence=0.4)
+    safety_net.process([message])
+    assert message.get(INTENT)["name"] == "risk_check"
+    assert message.get(SAFETY_NET_KEY)["overrode"] == "risk_suicide"
+
+
+@pytest.mark.parametrize("text", ["020 7946 0000", "+44 (0)7911 123456", "sam@example.org"])
+def test_a_bare_contact_detail_is_never_risk_by_the_classifier_alone(safety_net, text):
+    message = classified(text, "under_18", confidence=0.95)
+    safety_net.process([message])
+    assert message.get(INTENT)["name"] == "nlu_fallback"
+
+
 def test_pattern_file_is_well_formed():
     spec = load_spec()
     assert set(spec["priority"]) == set(spec["categories"])

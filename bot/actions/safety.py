@@ -20,13 +20,32 @@ from dit_assistant.store import Database, open_database
 logger = logging.getLogger(__name__)
 
 SAFETY_ROUTES = frozenset(
-    {"risk_suicide", "risk_self_harm", "risk_overdose", "risk_abuse", "risk_other_person", "under_18"}
+    {
+        "risk_suicide",
+        "risk_self_harm",
+        "risk_overdose",
+        "risk_abuse",
+        "risk_other_person",
+        "under_18",
+        "risk_check",
+    }
 )
 
 
 @lru_cache(maxsize=1)
 def database() -> Database:
     return open_database()
+
+
+def record_route(route: str, tracker: Tracker) -> None:
+    """Stores one safety route; a failure is logged (without personal data), never raised."""
+    channel = tracker.get_latest_input_channel() or "unknown"
+    try:
+        database().record_safety_event(
+            route=route, region=get_settings().helplines.key, channel=channel
+        )
+    except Exception as error:  # noqa: BLE001 - the statistic must never break the chat
+        logger.error("could not record safety route %s: %s", route, type(error).__name__)
 
 
 class ActionRecordSafetyRoute(Action):
@@ -39,13 +58,6 @@ class ActionRecordSafetyRoute(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         route = (tracker.latest_message.get("intent") or {}).get("name")
-        if route not in SAFETY_ROUTES:
-            return []
-        channel = tracker.get_latest_input_channel() or "unknown"
-        try:
-            database().record_safety_event(
-                route=route, region=get_settings().helplines.key, channel=channel
-            )
-        except Exception as error:  # noqa: BLE001 - the statistic must never break the chat
-            logger.error("could not record safety route %s: %s", route, type(error).__name__)
+        if route in SAFETY_ROUTES:
+            record_route(route, tracker)
         return []

@@ -5,10 +5,19 @@ whenever a reviewed risk phrase is in the message, however confident the classif
 classifier itself already chose a risk intent, the more urgent of the two wins (the order is the
 ``priority`` list in ``patterns.yml``). The component is not trained: the phrase file is read when
 the model loads, so a reviewed change takes effect on restart without retraining.
+
+A risk verdict from the classifier alone (no reviewed phrase in the message) is graded:
+- at or above ``confirm_threshold``: kept, so the person gets the full crisis reply;
+- below it: turned into ``risk_check``, a gentle check-in that still gives the emergency route
+  and helplines and asks whether the person is safe (benign figures of speech such as "this
+  waiting list is killing me" mostly land here);
+- on a message that is only a phone number or an email address (someone answering the enquiry
+  form): dropped to ``nlu_fallback``, because digits alone are no sign of risk.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -19,6 +28,12 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from dit_assistant.safety.detector import RiskDetector, get_detector
+
+CHECK_IN_INTENT = "risk_check"
+FALLBACK_INTENT = "nlu_fallback"
+_CONTACT_DETAIL = re.compile(
+    r"^\s*(?:[+(]?\d[\d\s().-]{5,}\d|[^\s@]+@[^\s@]+\.[^\s@]+)\s*$"
+)
 
 SAFETY_NET_KEY = "safety_net"
 """Parse-data key that records which reviewed phrase fired (the phrase, never the message)."""
@@ -31,11 +46,13 @@ class SafetyNet(GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         # patterns_file: a clinic's own reviewed copy; None uses the shipped patterns.yml.
-        return {"patterns_file": None}
+        # confirm_threshold: classifier-only risk verdicts below it become a check-in.
+        return {"patterns_file": None, "confirm_threshold": 0.7}
 
-    def __init__(self, detector: RiskDetector) -> None:
+    def __init__(self, detector: RiskDetector, confirm_threshold: float = 0.7) -> None:
         self._detector = detector
         self._risk_intents = set(detector.intents)
+        self._confirm_threshold = confirm_threshold
 
     @classmethod
     def create(
@@ -45,7 +62,10 @@ class SafetyNet(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> SafetyNet:
-        return cls(get_detector(config.get("patterns_file")))
+        return cls(
+            get_detector(config.get("patterns_file")),
+            float(config.get("confirm_threshold", 0.7)),
+        )
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
@@ -53,14 +73,18 @@ class SafetyNet(GraphComponent):
         return messages
 
     def _apply(self, message: Message) -> None:
-        detection = self._detector.detect(message.get(TEXT) or "")
+        text = message.get(TEXT) or ""
+        detection = self._detector.detect(text)
         if detection is None:
+            self._grade_classifier_verdict(message, text)
             return
         current = (message.get(INTENT) or {}).get("name")
         if current in self._risk_intents and self._more_urgent(current, detection.intent):
             return
         message.set(INTENT, {"name": detection.intent, "confidence": 1.0}, add_to_output=True)
-        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != detection.intent]
+        ranking = [
+            r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != detection.intent
+        ]
         message.set(
             INTENT_RANKING_KEY,
             [{"name": detection.intent, "confidence": 1.0}, *ranking],
@@ -69,6 +93,23 @@ class SafetyNet(GraphComponent):
         message.set(
             SAFETY_NET_KEY,
             {"intent": detection.intent, "phrase": detection.phrase, "overrode": current},
+            add_to_output=True,
+        )
+
+    def _grade_classifier_verdict(self, message: Message, text: str) -> None:
+        intent = message.get(INTENT) or {}
+        current, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
+        if current not in self._risk_intents:
+            return
+        if _CONTACT_DETAIL.match(text):
+            replacement = FALLBACK_INTENT
+        elif confidence < self._confirm_threshold:
+            replacement = CHECK_IN_INTENT
+        else:
+            return
+        message.set(INTENT, {"name": replacement, "confidence": confidence}, add_to_output=True)
+        message.set(
+            SAFETY_NET_KEY, {"intent": replacement, "phrase": None, "overrode": current},
             add_to_output=True,
         )
 
