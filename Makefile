@@ -21,6 +21,7 @@ help:
 	@echo "make chat   talk to the assistant in this terminal"
 	@echo "make web    install the website chat widget (npm), also done by run and test"
 	@echo "make train  train the model (only when bot/ data or config changed)"
+	@echo "make bench  measure response times and memory against their targets"
 	@echo "make clean  remove the virtual environment, models and caches"
 
 $(VENV)/bin/python:
@@ -74,6 +75,10 @@ $(VENV)/.system: scripts/install-system-packages | $(VENV)/bin/python
 test: $(MODEL) $(VENV)/.system $(WEBCHAT)
 	$(VENV)/bin/ruff check src bot tests
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Speed and memory against the targets in bench/rest_latency.py (not part of make test).
+bench: $(MODEL) $(WEBCHAT)
+	$(PY) bench/rest_latency.py
 
 clean:
 	rm -rf $(VENV) models .rasa .pytest_cache results web/node_modules web/site/vendor

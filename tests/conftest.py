@@ -25,6 +25,7 @@ import yaml
 
 from dit_assistant.serve import MODEL, PROJECT_ROOT, wait_until_up
 from dit_assistant.settings import Settings, get_settings, load_region_presets
+from dit_assistant.store.crypto import generate_key
 
 TESTS = Path(__file__).parent
 
@@ -191,7 +192,9 @@ def running_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
         DATABASE_URL=f"sqlite:///{workdir / 'store.sqlite'}",
         WEB_PORT=str(free_port()),
         DASHBOARD_PORT=str(free_port()),
+        ACTION_PORT=str(free_port()),
         DIT_VAR_DIR=str(workdir / "var"),
+        ENQUIRY_KEYS=generate_key(),
     )
     log = (workdir / "serve.log").open("w")
     process = subprocess.Popen(

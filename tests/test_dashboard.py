@@ -30,7 +30,7 @@ from dit_assistant.store import (
 from dit_assistant.store.accounts import create_user
 from dit_assistant.store.database import Database
 from tests.conftest import free_port
-from tests.fixtures.services import CHROMIUM, CHROMIUM_ARGS, chromium_or_skip
+from tests.fixtures.services import headless_chromium
 from tests.fixtures.store import StoreEnvironment, make_store_environment
 
 DIT_STAFF = Path(sys.executable).parent / "dit-staff"
@@ -120,17 +120,8 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDashb
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield instance
-        finally:
-            instance.close()
+    with headless_chromium() as instance:
+        yield instance
 
 
 @pytest.fixture()

@@ -71,6 +71,14 @@ def test_happy_path_by_email_is_stored_encrypted_with_consent(intake, person, se
     assert stored.priority is False
 
 
+@pytest.mark.parametrize("name", ["Widget Tester", "Mohammed", "siobhan", "Jo", "Alex Smith"])
+def test_unfamiliar_names_are_taken_as_names(person, name):
+    start(person)
+    person.say("yes")
+    turn = person.say(name)
+    assert turn.responses == ["utter_ask_intake_contact_method"], turn.responses
+
+
 def test_phone_numbers_are_stored_in_international_form(intake, person):
     answer_up_to_contact(person, name="Priya", method="phone")
     assert person.say("07911 123456").responses == ["utter_ask_intake_best_times"]

@@ -153,3 +153,16 @@ def test_a_clinic_can_use_its_own_phrase_file(tmp_path):
     detector = get_detector(str(own))
     assert detector.detect("I want to walk into the sea").intent == "risk_suicide"
     assert detector.detect("I want to kill myself") is None
+
+
+def test_a_weak_stop_verdict_becomes_the_fallback():
+    from dit_assistant.intent_gate import IntentConfidenceGate
+
+    gate = IntentConfidenceGate({"stop_form": 0.6})
+    weak = classified("Widget Tester", "stop_form", confidence=0.35)
+    sure = classified("cancel", "stop_form", confidence=0.95)
+    other = classified("hello", "greet", confidence=0.3)
+    gate.process([weak, sure, other])
+    assert weak.get(INTENT)["name"] == "nlu_fallback"
+    assert sure.get(INTENT)["name"] == "stop_form"
+    assert other.get(INTENT)["name"] == "greet"

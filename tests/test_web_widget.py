@@ -7,13 +7,11 @@ as soon as what it waits for is on the page.
 
 from __future__ import annotations
 
-import os
 import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,16 +23,8 @@ from dit_assistant.settings import PROJECT_ROOT, get_settings
 from dit_assistant.web import WEBCHAT_BUNDLE
 from dit_assistant.web.server import content_security_policy
 from dit_assistant.web.vendor import VendorError, strip_remote_css
+from tests.fixtures.services import headless_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 BOT_WAIT_MS = 45_000  # typing delay per message, on a busy 2-core machine
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
@@ -42,21 +32,8 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is not installed (scripts/install-system-packages installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield instance
-        finally:
-            instance.close()
+    with headless_chromium() as instance:
+        yield instance
 
 
 @pytest.fixture(scope="module")
@@ -406,3 +383,38 @@ def test_widget_markdown_keeps_line_breaks_and_links_urls():
         "Helplines:  \n• One  \n• Two\n\nRead "
         "[https://www.example-clinic.org/privacy](https://www.example-clinic.org/privacy)."
     )
+
+
+def test_an_enquiry_can_be_completed_in_the_widget(visit, running_server):
+    """The enquiry form end to end in the browser, read back from the server's database."""
+    from dit_assistant.store import open_database
+    from dit_assistant.store.crypto import EnquiryCipher
+    from dit_assistant.store.management import list_enquiries
+
+    visit.open_chat()
+    visit.say("I'd like to book an assessment")
+    visit.wait_for_bot("18 or over")
+    visit.page.locator(".rw-reply", has_text="Yes, I'm 18 or over").first.click()
+    visit.wait_for_bot("What name")
+    visit.say("Widget Tester")
+    visit.wait_for_bot("How would you like the team to contact you?")
+    visit.page.locator(".rw-reply", has_text="Email").first.click()
+    visit.wait_for_bot("What email address")
+    visit.say("widget.tester@example.org")
+    visit.wait_for_bot("good time to contact you")
+    visit.say("weekday evenings")
+    visit.wait_for_bot("optional")
+    visit.say("skip")
+    visit.wait_for_bot("May Testwood Therapy Centre store these details")
+    visit.page.locator(".rw-reply", has_text="Yes, store my details").first.click()
+    visit.wait_for_bot("Here is what I'll send")
+    visit.page.locator(".rw-reply", has_text="Yes, send it").first.click()
+    visit.wait_for_bot("Your reference is")
+    reference = re.search(r"DIT-[A-Z0-9]{5}", visit.conversation_text()).group(0)
+
+    database = open_database(running_server.database_url)
+    cipher = EnquiryCipher((running_server.env["ENQUIRY_KEYS"],))
+    stored = [e for e in list_enquiries(database, cipher=cipher) if e.reference == reference]
+    assert len(stored) == 1
+    assert stored[0].preferred_name == "Widget Tester"
+    assert stored[0].channel == "socketio"

@@ -25,7 +25,6 @@ from dit_assistant.web import WEBCHAT_BUNDLE
 BOT_DIR = PROJECT_ROOT / "bot"
 MODEL = PROJECT_ROOT / "models" / "dit-assistant.tar.gz"
 HOST = "127.0.0.1"
-ACTION_PORT = 5055  # must match bot/endpoints.yml
 STARTUP_TIMEOUT_S = 180
 STOP_TIMEOUT_S = 20
 
@@ -45,16 +44,37 @@ def _rasa(*args: str) -> list[str]:
     return [sys.executable, "-m", "rasa", *args]
 
 
-def action_server_command(port: int = ACTION_PORT) -> list[str]:
+def action_server_command(port: int) -> list[str]:
     return _rasa("run", "actions", "--actions", "actions", "--port", str(port))
 
 
-def rasa_server_command(port: int, model: Path = MODEL, cors: Sequence[str] = ()) -> list[str]:
+def runtime_endpoints(action_port: int, var_dir: Path) -> Path:
+    """``bot/endpoints.yml`` with the action server at the configured port (``ACTION_PORT``).
+
+    The file in ``bot/`` documents the default (5055); this copy is what the Rasa server reads,
+    so a clinic (or a test run beside another) can move the port without editing ``bot/``.
+    """
+    import yaml
+
+    endpoints = yaml.safe_load((BOT_DIR / "endpoints.yml").read_text("utf-8"))
+    endpoints["action_endpoint"] = {"url": f"http://{HOST}:{action_port}/webhook"}
+    var_dir.mkdir(parents=True, exist_ok=True)
+    path = var_dir / "endpoints.yml"
+    path.write_text(yaml.safe_dump(endpoints, sort_keys=False), "utf-8")
+    return path
+
+
+def rasa_server_command(
+    port: int,
+    model: Path = MODEL,
+    cors: Sequence[str] = (),
+    endpoints: Path = BOT_DIR / "endpoints.yml",
+) -> list[str]:
     """``cors``: origins of pages allowed to call the server from a browser (the widget)."""
     return _rasa(
         "run",
         "--model", str(model),
-        "--endpoints", str(BOT_DIR / "endpoints.yml"),
+        "--endpoints", str(endpoints),
         "--credentials", str(BOT_DIR / "credentials.yml"),
         "--interface", HOST,
         "--port", str(port),
@@ -115,9 +135,13 @@ def serve(rasa_port: int) -> int:
     base = f"http://{HOST}:{rasa_port}"
     web_url = f"http://{HOST}:{settings.web_port}"
     cors = (web_url, *settings.widget_origins)
+    action_port = settings.action_port
+    endpoints = runtime_endpoints(action_port, settings.var_dir)
     processes = [
-        subprocess.Popen(action_server_command(), cwd=BOT_DIR, env=env),
-        subprocess.Popen(rasa_server_command(rasa_port, cors=cors), cwd=BOT_DIR, env=env),
+        subprocess.Popen(action_server_command(action_port), cwd=BOT_DIR, env=env),
+        subprocess.Popen(
+            rasa_server_command(rasa_port, cors=cors, endpoints=endpoints), cwd=BOT_DIR, env=env
+        ),
         subprocess.Popen(web_server_command(settings.web_port, base), cwd=PROJECT_ROOT, env=env),
         subprocess.Popen(dashboard_command(settings.dashboard_port), cwd=PROJECT_ROOT, env=env),
     ]
@@ -127,7 +151,7 @@ def serve(rasa_port: int) -> int:
 
     signal.signal(signal.SIGTERM, _on_signal)
     try:
-        wait_until_up(f"http://{HOST}:{ACTION_PORT}/health", processes, STARTUP_TIMEOUT_S)
+        wait_until_up(f"http://{HOST}:{action_port}/health", processes, STARTUP_TIMEOUT_S)
         wait_until_up(f"http://{HOST}:{rasa_port}/", processes, STARTUP_TIMEOUT_S)
         wait_until_up(f"{web_url}/", processes, STARTUP_TIMEOUT_S)
         dashboard_url = f"http://{HOST}:{settings.dashboard_port}"
@@ -139,7 +163,7 @@ def serve(rasa_port: int) -> int:
             "-d '{\"sender\": \"me\", \"message\": \"hello\"}'\n"
             f"  Socket.IO:       {base}/socket.io\n"
             f"  Clinic page:     {web_url}/ (a demo page with the chat widget)\n"
-            f"  Action server:   http://{HOST}:{ACTION_PORT}\n"
+            f"  Action server:   http://{HOST}:{action_port}\n"
             f"  Staff dashboard: {dashboard_url}/ (accounts: dit-staff create-user NAME)\n"
             "  Terminal chat:   make chat (in another terminal, while this one runs)\n"
             "Press Ctrl-C to stop.\n",

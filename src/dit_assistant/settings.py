@@ -27,6 +27,7 @@ DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
 DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_VAR_DIR / 'dit-assistant.sqlite'}"
 DEFAULT_RETENTION_DAYS = 365
 DEFAULT_DASHBOARD_PORT = 5010
+DEFAULT_ACTION_PORT = 5055
 ENVIRONMENTS = ("development", "production")
 
 # Clinic profile keys that can be overridden one by one from the environment, as CLINIC_<KEY>.
@@ -202,6 +203,8 @@ class Settings:
     spool_dir: Path = DEFAULT_VAR_DIR / "spool"
     retention_days: int = DEFAULT_RETENTION_DAYS
     dashboard_port: int = DEFAULT_DASHBOARD_PORT
+    action_port: int = DEFAULT_ACTION_PORT
+    """Port of the action server that ``make run`` starts (127.0.0.1 only)."""
     dashboard_secret_key: str | None = None
     dashboard_secure_cookies: bool = True
 
@@ -351,6 +354,9 @@ def _store_settings(env: dict[str, str], raw_profile: dict[str, Any]) -> dict[st
         "retention_days": _positive_int(retention, "RETENTION_DAYS (retention_days)"),
         "dashboard_port": _positive_int(
             env.get("DASHBOARD_PORT") or DEFAULT_DASHBOARD_PORT, "DASHBOARD_PORT", 65535
+        ),
+        "action_port": _positive_int(
+            env.get("ACTION_PORT") or DEFAULT_ACTION_PORT, "ACTION_PORT", 65535
         ),
         "dashboard_secret_key": (env.get("DASHBOARD_SECRET_KEY") or "").strip() or None,
         "dashboard_secure_cookies": secure_cookies,

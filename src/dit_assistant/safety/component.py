@@ -47,9 +47,9 @@ class SafetyNet(GraphComponent):
     def get_default_config() -> dict[str, Any]:
         # patterns_file: a clinic's own reviewed copy; None uses the shipped patterns.yml.
         # confirm_threshold: classifier-only risk verdicts below it become a check-in.
-        return {"patterns_file": None, "confirm_threshold": 0.7}
+        return {"patterns_file": None, "confirm_threshold": 0.8}
 
-    def __init__(self, detector: RiskDetector, confirm_threshold: float = 0.7) -> None:
+    def __init__(self, detector: RiskDetector, confirm_threshold: float = 0.8) -> None:
         self._detector = detector
         self._risk_intents = set(detector.intents)
         self._confirm_threshold = confirm_threshold
@@ -64,7 +64,7 @@ class SafetyNet(GraphComponent):
     ) -> SafetyNet:
         return cls(
             get_detector(config.get("patterns_file")),
-            float(config.get("confirm_threshold", 0.7)),
+            float(config.get("confirm_threshold", 0.8)),
         )
 
     def process(self, messages: list[Message]) -> list[Message]:
