@@ -63,13 +63,19 @@ _YES_WORDS = frozenset({"yes", "y", "yeah", "yep", "yup", "ok", "okay", "sure", 
 _NO_WORDS = frozenset({"no", "n", "nope", "nah", "not yet", "i'm not", "im not"})
 
 
+def forgotten() -> dict[str, Any]:
+    """Slot values that clear everything the form was told."""
+    return {
+        **dict.fromkeys(FORM_SLOTS),
+        "intake_field": None,
+        "intake_failures": 0,
+        "requested_slot": None,
+    }
+
+
 def forget_enquiry() -> list[EventType]:
-    """Events that clear everything the form was told."""
-    return [SlotSet(slot, None) for slot in FORM_SLOTS] + [
-        SlotSet("intake_field", None),
-        SlotSet("intake_failures", 0),
-        SlotSet("requested_slot", None),
-    ]
+    """The same, as events for an action's return value."""
+    return [SlotSet(slot, value) for slot, value in forgotten().items()]
 
 
 def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
@@ -185,7 +191,7 @@ class ValidateIntakeForm(FormValidationAction):
         if answer is False:
             dispatcher.utter_message(response="utter_intake_under_18")
             record_route("under_18", tracker)
-            return {**dict(_as_pairs(forget_enquiry())), "intake_closed": True}
+            return {**forgotten(), "intake_closed": True}
         interrupted = self._interrupted("intake_adult", dispatcher, tracker, domain)
         if interrupted is not None:
             return interrupted
@@ -289,7 +295,7 @@ class ValidateIntakeForm(FormValidationAction):
             return self._accept("intake_consent", datetime.now(timezone.utc).isoformat())
         if answer is False:
             dispatcher.utter_message(response="utter_intake_consent_refused")
-            return {**dict(_as_pairs(forget_enquiry())), "intake_closed": True}
+            return {**forgotten(), "intake_closed": True}
         interrupted = self._interrupted("intake_consent", dispatcher, tracker, domain)
         if interrupted is not None:
             return interrupted
@@ -330,10 +336,6 @@ def _field_named_in(text: str) -> str | None:
         if any(cue in words for cue in field_cues):
             return field
     return None
-
-
-def _as_pairs(events: list[EventType]) -> list[tuple[str, Any]]:
-    return [(event["name"], event["value"]) for event in events if event.get("event") == "slot"]
 
 
 class ActionAskIntakeConfirmed(Action):
