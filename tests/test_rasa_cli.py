@@ -100,18 +100,25 @@ def test_end_to_end_stories(tmp_path):
     assert result.returncode == 0, details + result.stdout[-2000:] + result.stderr[-3000:]
 
 
-def test_held_out_phrasings(tmp_path):
+@pytest.mark.parametrize(
+    "held_out",
+    [
+        "heldout.yml",  # written with the first training data
+        "heldout_fresh.yml",  # written later, blind to the training data and to the first set
+    ],
+)
+def test_held_out_phrasings(tmp_path, held_out):
     result = rasa(
         "test", "nlu",
         "--model", str(MODEL),
-        "--nlu", str(TESTS / "nlu" / "heldout.yml"),
+        "--nlu", str(TESTS / "nlu" / held_out),
         "--out", str(tmp_path),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     intent_report = json.loads((tmp_path / "intent_report.json").read_text())
     accuracy = intent_report["accuracy"]
-    report("held-out intent accuracy", accuracy)
-    report("held-out intent F1 (weighted)", intent_report["weighted avg"]["f1-score"])
+    report(f"{held_out}: intent accuracy", accuracy)
+    report(f"{held_out}: intent F1 (weighted)", intent_report["weighted avg"]["f1-score"])
     errors = json.loads((tmp_path / "intent_errors.json").read_text())
     for error in errors:
         print(f"  {error['intent']} <- {error['text']!r} -> {error['intent_prediction']['name']}")

@@ -166,3 +166,11 @@ def test_a_weak_stop_verdict_becomes_the_fallback():
     assert weak.get(INTENT)["name"] == "nlu_fallback"
     assert sure.get(INTENT)["name"] == "stop_form"
     assert other.get(INTENT)["name"] == "greet"
+
+
+def test_a_weak_classifier_verdict_never_overrides_a_reviewed_phrase(safety_net):
+    # "other person" outranks "suicide", but only a confident classifier may claim it.
+    message = classified("i've written letters to my family saying goodbye", "risk_other_person",
+                         confidence=0.6)
+    safety_net.process([message])
+    assert message.get(INTENT)["name"] == "risk_suicide"

@@ -2,8 +2,9 @@
 
 Listed last in ``bot/config.yml``'s pipeline, it sees the classifier's verdict and overrides it
 whenever a reviewed risk phrase is in the message, however confident the classifier was. When the
-classifier itself already chose a risk intent, the more urgent of the two wins (the order is the
-``priority`` list in ``patterns.yml``). The component is not trained: the phrase file is read when
+classifier itself already chose a risk intent with confidence, the more urgent of the two wins
+(the order is the ``priority`` list in ``patterns.yml``); a weak classifier verdict never
+overrides a reviewed phrase. The component is not trained: the phrase file is read when
 the model loads, so a reviewed change takes effect on restart without retraining.
 
 A risk verdict from the classifier alone (no reviewed phrase in the message) is graded:
@@ -78,8 +79,15 @@ class SafetyNet(GraphComponent):
         if detection is None:
             self._grade_classifier_verdict(message, text)
             return
-        current = (message.get(INTENT) or {}).get("name")
-        if current in self._risk_intents and self._more_urgent(current, detection.intent):
+        intent = message.get(INTENT) or {}
+        current, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
+        # A confident classifier verdict for a more urgent risk stands ("my partner took all her
+        # pills": overdose before suicide); a weak one never overrides a reviewed phrase.
+        if (
+            current in self._risk_intents
+            and confidence >= self._confirm_threshold
+            and self._more_urgent(current, detection.intent)
+        ):
             return
         message.set(INTENT, {"name": detection.intent, "confidence": 1.0}, add_to_output=True)
         ranking = [
