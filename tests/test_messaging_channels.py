@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 from twilio.request_validator import RequestValidator
 
 from dit_assistant.channels.common import (
@@ -32,7 +31,13 @@ from dit_assistant.channels.common import (
     offered_buttons,
     split_message,
 )
-from dit_assistant.serve import BOT_DIR, _environment, rasa_server_command, wait_until_up
+from dit_assistant.serve import (
+    BOT_DIR,
+    _environment,
+    rasa_server_command,
+    runtime_endpoints,
+    wait_until_up,
+)
 from dit_assistant.settings import (
     FacebookSettings,
     SlackSettings,
@@ -104,11 +109,7 @@ def _channel_environment(fake: FakePlatforms, workdir: Path) -> dict[str, str]:
 def _endpoints_without_action_server(workdir: Path) -> Path:
     """bot/endpoints.yml with the action server pointed at nothing: answers, crisis replies
     included, must not need it, and no statistics land in another server's database."""
-    endpoints = yaml.safe_load((BOT_DIR / "endpoints.yml").read_text("utf-8"))
-    endpoints["action_endpoint"] = {"url": f"http://127.0.0.1:{free_port()}/webhook"}
-    path = workdir / "endpoints.yml"
-    path.write_text(yaml.safe_dump(endpoints), "utf-8")
-    return path
+    return runtime_endpoints(free_port(), workdir)
 
 
 @pytest.fixture(scope="module")

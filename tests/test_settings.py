@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from dit_assistant.settings import DEFAULT_PROFILE, ConfigurationError, load_settings
+from dit_assistant.settings import (
+    DEFAULT_PROFILE,
+    ConfigurationError,
+    load_region_presets,
+    load_settings,
+)
 
 
 def test_example_profile_loads_with_england_helplines():
@@ -49,3 +54,10 @@ def test_missing_fact_is_a_clear_error(tmp_path):
 def test_missing_profile_file_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigurationError, match="not found"):
         load_settings(env={"CLINIC_PROFILE": str(tmp_path / "nope.yml")})
+
+
+def test_every_region_names_the_country_whose_phone_numbers_it_uses():
+    import phonenumbers
+
+    for key, preset in load_region_presets().items():
+        assert preset.country in phonenumbers.SUPPORTED_REGIONS, key

@@ -16,7 +16,12 @@ from rasa_sdk.types import DomainDict
 
 from dit_assistant.contact_details import clean_text, is_skip
 
-from .intake import INTERRUPTION_CONFIDENCE, interruption_response, latest_intent
+from .intake import (
+    INTERRUPTION_CONFIDENCE,
+    already_accepted,
+    interruption_response,
+    latest_intent,
+)
 
 FIT_SLOTS = ("fit_focus", "fit_weekly", "fit_specialist")
 YES, NO, UNSURE = "yes", "no", "unsure"
@@ -58,8 +63,8 @@ class ValidateFitCheckForm(FormValidationAction):
         self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        if value in (YES, NO, UNSURE) and value != tracker.latest_message.get("text"):
-            return {slot: value}  # already read (the form re-validates when it resumes)
+        if already_accepted(value, tracker):
+            return {slot: value}
         intent, confidence = latest_intent(tracker)
         answer = read_answer(value, intent if confidence >= INTERRUPTION_CONFIDENCE else None)
         if answer is not None:

@@ -21,7 +21,6 @@ from rasa_sdk.types import DomainDict
 from dit_assistant.contact_details import (
     MAX_HELP_TEXT,
     MAX_SHORT_TEXT,
-    PHONE_COUNTRY_BY_REGION,
     can_receive_texts,
     is_skip,
     normalise_email,
@@ -96,7 +95,7 @@ def interruption_response(tracker: Tracker, domain: DomainDict) -> str | None:
     }.get(name)
 
 
-def _already_accepted(value: Any, tracker: Tracker) -> bool:
+def already_accepted(value: Any, tracker: Tracker) -> bool:
     """True for a value validated earlier (the form re-validates filled slots when it resumes).
 
     A fresh answer is the text of the latest message; an accepted one has been normalised
@@ -183,7 +182,7 @@ class ValidateIntakeForm(FormValidationAction):
     async def validate_intake_adult(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if _already_accepted(value, tracker):
+        if already_accepted(value, tracker):
             return {"intake_adult": value}
         answer = _yes_or_no(tracker, value)
         if answer is True:
@@ -200,7 +199,7 @@ class ValidateIntakeForm(FormValidationAction):
     async def validate_intake_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if _already_accepted(value, tracker):
+        if already_accepted(value, tracker):
             return {"intake_name": value}
         interrupted = self._interrupted("intake_name", dispatcher, tracker, domain)
         if interrupted is not None:
@@ -216,7 +215,7 @@ class ValidateIntakeForm(FormValidationAction):
     async def validate_intake_contact_method(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if _already_accepted(value, tracker):
+        if already_accepted(value, tracker):
             return {"intake_contact_method": value}
         method = parse_contact_method(value)
         if method is not None:
@@ -231,15 +230,14 @@ class ValidateIntakeForm(FormValidationAction):
     async def validate_intake_contact_detail(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if _already_accepted(value, tracker):
+        if already_accepted(value, tracker):
             return {"intake_contact_detail": value}
         method = tracker.get_slot("intake_contact_method")
         if method == "email":
             detail = normalise_email(value)
             problem = "utter_intake_invalid_email"
         else:
-            country = PHONE_COUNTRY_BY_REGION.get(get_settings().helplines.key, "GB")
-            detail = normalise_phone(value, country)
+            detail = normalise_phone(value, get_settings().helplines.country)
             problem = "utter_intake_invalid_phone"
             if detail is not None and method == "text" and not can_receive_texts(detail):
                 return self._retry(
@@ -255,7 +253,7 @@ class ValidateIntakeForm(FormValidationAction):
     async def validate_intake_best_times(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if _already_accepted(value, tracker):
+        if already_accepted(value, tracker):
             return {"intake_best_times": value}
         interrupted = self._interrupted("intake_best_times", dispatcher, tracker, domain)
         if interrupted is not None:
@@ -270,7 +268,7 @@ class ValidateIntakeForm(FormValidationAction):
     async def validate_intake_help_with(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if _already_accepted(value, tracker):
+        if already_accepted(value, tracker):
             return {"intake_help_with": value}
         if is_skip(value) or latest_intent(tracker)[0] == "deny":
             return self._accept("intake_help_with", NO_ANSWER)
@@ -288,7 +286,7 @@ class ValidateIntakeForm(FormValidationAction):
     async def validate_intake_consent(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if _already_accepted(value, tracker):
+        if already_accepted(value, tracker):
             return {"intake_consent": value}
         answer = _yes_or_no(tracker, value)
         if answer is True:
@@ -304,7 +302,7 @@ class ValidateIntakeForm(FormValidationAction):
     async def validate_intake_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if _already_accepted(value, tracker):
+        if already_accepted(value, tracker):
             return {"intake_confirmed": value}
         answer = _yes_or_no(tracker, value)
         if answer is True:

@@ -16,16 +16,6 @@ from email_validator import EmailNotValidError, validate_email
 
 CONTACT_METHODS = ("phone", "email", "text")
 
-# The country whose numbering plan applies to numbers typed without a +country code.
-PHONE_COUNTRY_BY_REGION = {
-    "uk-england": "GB",
-    "uk-scotland": "GB",
-    "uk-northern-ireland": "GB",
-    "ireland": "IE",
-    "us": "US",
-    "canada": "CA",
-    "australia": "AU",
-}
 
 _METHOD_WORDS = {
     "phone": ("phone", "call", "ring", "telephone", "mobile", "landline", "voice"),

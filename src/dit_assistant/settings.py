@@ -68,6 +68,8 @@ class RegionHelplines:
 
     key: str
     label: str
+    country: str
+    """ISO 3166 code whose numbering plan applies to phone numbers typed without a +code."""
     emergency: str
     helplines: tuple[Service, ...]
     young_people: tuple[Service, ...]
@@ -266,6 +268,7 @@ def load_region_presets() -> dict[str, RegionHelplines]:
         key: RegionHelplines(
             key=key,
             label=str(entry["label"]),
+            country=str(entry["country"]),
             emergency=str(entry["emergency"]),
             helplines=_services(entry.get("helplines"), f"helplines.yml:{key}.helplines"),
             young_people=_services(entry.get("young_people"), f"helplines.yml:{key}.young_people"),
