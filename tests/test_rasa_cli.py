@@ -15,10 +15,10 @@ from dit_assistant.serve import BOT_DIR, MODEL, PROJECT_ROOT
 
 TESTS = Path(__file__).parent
 TARGET_F1 = 0.95
-# Regression floors, set a little under what the shipped data measures (docs/nlu-evaluation.md):
-# the suite fails below them and prints every figure against the target.
-HELD_OUT_FLOOR = 0.90
-CROSS_VALIDATION_FLOOR = 0.68
+# Held-out phrasings must meet the target. Cross-validation has a regression floor a little
+# under what the shipped data measures (docs/nlu-evaluation.md); every figure is printed.
+HELD_OUT_FLOOR = TARGET_F1
+CROSS_VALIDATION_FLOOR = 0.80
 
 
 def rasa(*args: str, timeout: int = 1800) -> subprocess.CompletedProcess:

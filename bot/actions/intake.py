@@ -95,6 +95,29 @@ def interruption_response(tracker: Tracker, domain: DomainDict) -> str | None:
     }.get(name)
 
 
+# Openings of a question. "when" is left out: "when I'm off work" answers "when can we call?".
+_QUESTION_OPENINGS = frozenset(
+    {
+        "what", "whats", "what's", "how", "hows", "how's", "is", "are", "am", "can", "could",
+        "do", "does", "did", "will", "would", "should", "who", "why", "where", "which",
+    }
+)
+
+
+def reads_as_question(text: Any) -> bool:
+    """True for a message written as a question: a question mark, or a question's first word.
+
+    At a free-text question ("when is a good time to contact you?") an answer such as "weekday
+    evenings" can look like a DIT topic to the classifier ("how often are sessions"); only a
+    message that reads as a question is answered as one there.
+    """
+    words = str(text or "").strip().lower()
+    if "?" in words:
+        return True
+    first = words.split(maxsplit=1)[0] if words else ""
+    return first.strip(",.!") in _QUESTION_OPENINGS
+
+
 def already_accepted(value: Any, tracker: Tracker) -> bool:
     """True for a value validated earlier (the form re-validates filled slots when it resumes).
 
@@ -255,9 +278,10 @@ class ValidateIntakeForm(FormValidationAction):
     ) -> dict[str, Any]:
         if already_accepted(value, tracker):
             return {"intake_best_times": value}
-        interrupted = self._interrupted("intake_best_times", dispatcher, tracker, domain)
-        if interrupted is not None:
-            return interrupted
+        if reads_as_question(value):
+            interrupted = self._interrupted("intake_best_times", dispatcher, tracker, domain)
+            if interrupted is not None:
+                return interrupted
         times = normalise_free_text(value, MAX_SHORT_TEXT)
         if times is None:
             return self._retry(
@@ -274,7 +298,7 @@ class ValidateIntakeForm(FormValidationAction):
             return self._accept("intake_help_with", NO_ANSWER)
         # Describing a difficulty is the answer here, even when it names a DIT topic
         # ("help with my anxiety"); only an actual question is answered as one.
-        if "?" in str(value):
+        if reads_as_question(value):
             interrupted = self._interrupted("intake_help_with", dispatcher, tracker, domain)
             if interrupted is not None:
                 return interrupted

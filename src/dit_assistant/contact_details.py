@@ -25,8 +25,10 @@ _METHOD_WORDS = {
 
 _SKIP_WORDS = frozenset(
     {
-        "skip", "no", "nope", "nothing", "none", "n/a", "na", "pass", "rather not",
-        "i'd rather not", "id rather not", "prefer not to say", "no thanks", "not now", "-",
+        "skip", "skip it", "skip this", "skip this one", "skip that question", "next question",
+        "no", "nope", "nothing", "none", "n/a", "na", "pass", "i'll pass", "rather not",
+        "i'd rather not", "id rather not", "rather not say", "prefer not to say",
+        "i'd prefer not to say", "no thanks", "not now", "-",
     }
 )
 
