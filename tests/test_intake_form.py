@@ -192,6 +192,12 @@ def test_contact_times_are_taken_as_answers_not_questions(person, times):
     assert person.say("skip it").responses == ["utter_ask_intake_consent"]
 
 
+def test_a_correction_at_the_contact_times_prompt_is_still_honoured(person):
+    answer_up_to_contact(person)
+    person.say("sam@example.org")
+    assert person.say("I typed my name wrong").responses[-1] == "utter_ask_intake_name"
+
+
 def test_a_question_at_the_contact_times_prompt_is_still_answered(person):
     answer_up_to_contact(person)
     person.say("sam@example.org")

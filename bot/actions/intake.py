@@ -174,12 +174,24 @@ class ValidateIntakeForm(FormValidationAction):
         return {slot: value, "intake_failures": 0}
 
     def _interrupted(
-        self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+        self,
+        slot: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        free_text: bool = False,
     ) -> dict[str, Any] | None:
-        """Handles a correction request or a question instead of an answer; None otherwise."""
+        """Handles a correction request or a question instead of an answer; None otherwise.
+
+        ``free_text``: the question takes any words as its answer, so only a message that reads
+        as a question is answered as one (see ``reads_as_question``); a correction request
+        ("I need to change my email") is still honoured.
+        """
         name, confidence = latest_intent(tracker)
         if name == "intake_change" and confidence >= INTERRUPTION_CONFIDENCE:
             return self._change_field(slot, dispatcher, tracker)
+        if free_text and not reads_as_question(tracker.latest_message.get("text")):
+            return None
         response = interruption_response(tracker, domain)
         if response is None:
             return None
@@ -278,10 +290,11 @@ class ValidateIntakeForm(FormValidationAction):
     ) -> dict[str, Any]:
         if already_accepted(value, tracker):
             return {"intake_best_times": value}
-        if reads_as_question(value):
-            interrupted = self._interrupted("intake_best_times", dispatcher, tracker, domain)
-            if interrupted is not None:
-                return interrupted
+        interrupted = self._interrupted(
+            "intake_best_times", dispatcher, tracker, domain, free_text=True
+        )
+        if interrupted is not None:
+            return interrupted
         times = normalise_free_text(value, MAX_SHORT_TEXT)
         if times is None:
             return self._retry(
@@ -298,10 +311,11 @@ class ValidateIntakeForm(FormValidationAction):
             return self._accept("intake_help_with", NO_ANSWER)
         # Describing a difficulty is the answer here, even when it names a DIT topic
         # ("help with my anxiety"); only an actual question is answered as one.
-        if reads_as_question(value):
-            interrupted = self._interrupted("intake_help_with", dispatcher, tracker, domain)
-            if interrupted is not None:
-                return interrupted
+        interrupted = self._interrupted(
+            "intake_help_with", dispatcher, tracker, domain, free_text=True
+        )
+        if interrupted is not None:
+            return interrupted
         text = normalise_free_text(value, MAX_HELP_TEXT)
         if text is None:
             return self._retry("intake_help_with", dispatcher, tracker, "utter_intake_invalid_text")
