@@ -9,6 +9,7 @@ reaching their topic.
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -69,12 +70,13 @@ def test_messages_without_tokens_get_no_features(encoder):
     assert np.isclose(np.linalg.norm(features[2].features), scale, atol=1e-3)
 
 
-def _training_vocabulary() -> set[str]:
+@cache
+def _training_vocabulary() -> frozenset[str]:
     words: set[str] = set()
     for path in BOT_DATA.glob("*.yml"):
         for block in yaml.safe_load(path.read_text()).get("nlu", []):
             words.update(re.findall(r"[a-z']+", block.get("examples", "").lower()))
-    return words
+    return frozenset(words)
 
 
 # The key words of each phrasing appear nowhere in the training data (checked below), so only the
