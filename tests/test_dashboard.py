@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from dit_assistant.serve import wait_until_up
 from dit_assistant.settings import PROJECT_ROOT, get_settings
@@ -144,7 +145,8 @@ def login(
     page.goto(dashboard.url("/login"))
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
 
 
 def screenshot(page: Any, name: str) -> None:
@@ -156,10 +158,17 @@ def rows(page: Any) -> list[str]:
     return page.locator("table.enquiries tbody tr th a").all_inner_texts()
 
 
+def click_and_wait(page: Any, target: Any) -> None:
+    """Click a link or button that loads a new page, and wait for that page: a click alone does
+    not wait, and reading the page too early sees the old one (or none)."""
+    with page.expect_navigation():
+        target.click()
+
+
 def test_pages_need_a_login(page, dashboard):
     page.goto(dashboard.url("/enquiries"))
     assert page.url.startswith(dashboard.url("/login"))
-    assert page.get_by_role("heading", name="Log in").is_visible()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     for path in ("/statistics", "/export.csv", f"/enquiries/{dashboard.references['ada']}"):
         response = page.request.get(dashboard.url(path), max_redirects=0)
         assert response.status == 302 and "/login" in response.headers["location"]
@@ -181,7 +190,7 @@ def test_repeated_wrong_passwords_lock_the_account_name_for_a_while(page, dashbo
     assert "Too many failed attempts" in page.get_by_role("alert").inner_text()
     assert page.url.startswith(dashboard.url("/login"))
     login(page, dashboard)  # other accounts are not affected
-    assert page.get_by_role("heading", name="Enquiries").is_visible()
+    expect(page.get_by_role("heading", name="Enquiries")).to_be_visible()
 
 
 def test_session_cookie_and_security_headers(page, dashboard):
@@ -192,7 +201,7 @@ def test_session_cookie_and_security_headers(page, dashboard):
     assert headers["x-frame-options"] == "DENY"
     assert headers["x-content-type-options"] == "nosniff"
     login(page, dashboard)
-    assert page.get_by_role("heading", name="Enquiries").is_visible()
+    expect(page.get_by_role("heading", name="Enquiries")).to_be_visible()
     (cookie,) = [c for c in page.context.cookies() if c["name"] == "dit_staff_session"]
     assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Strict"
     assert page.evaluate("document.cookie") == ""  # invisible to scripts
@@ -224,7 +233,7 @@ def test_a_post_without_the_csrf_token_is_rejected(page, dashboard):
 
 def test_names_typed_by_the_public_are_shown_as_text(page, dashboard):
     login(page, dashboard)
-    assert page.get_by_role("cell", name=SCRIPT_NAME, exact=True).is_visible()
+    expect(page.get_by_role("cell", name=SCRIPT_NAME, exact=True)).to_be_visible()
     page.get_by_role("link", name=dashboard.references["script"]).click()
     assert page.locator("#preferred-name").inner_text() == SCRIPT_NAME
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.content()
@@ -236,7 +245,7 @@ def test_staff_workflow(page, dashboard):
     login(page, dashboard)
 
     # The list, newest first, with the priority enquiry marked.
-    assert page.get_by_role("heading", name="Enquiries").is_visible()
+    expect(page.get_by_role("heading", name="Enquiries")).to_be_visible()
     assert set(references.values()) <= set(rows(page))
     priority_row = page.locator("tr.priority")
     assert priority_row.count() == 1 and "Safety route" in priority_row.inner_text()
@@ -244,36 +253,36 @@ def test_staff_workflow(page, dashboard):
 
     # Filters: priority, channel, status, dates.
     page.get_by_label("Priority").select_option("yes")
-    page.get_by_role("button", name="Filter").click()
+    click_and_wait(page, page.get_by_role("button", name="Filter"))
     assert rows(page) == [references["priority"]]
     page.get_by_label("Priority").select_option("")
     page.get_by_label("Channel").select_option("socketio")
-    page.get_by_role("button", name="Filter").click()
+    click_and_wait(page, page.get_by_role("button", name="Filter"))
     assert rows(page) == [references["script"]]
     page.get_by_label("Channel").select_option("")
     tomorrow = (datetime.now(timezone.utc) + timedelta(days=1)).date().isoformat()
     page.get_by_label("Received from").fill(tomorrow)
-    page.get_by_role("button", name="Filter").click()
-    assert page.get_by_text("No enquiries match.").is_visible()
-    page.get_by_role("link", name="Clear").click()
+    click_and_wait(page, page.get_by_role("button", name="Filter"))
+    expect(page.get_by_text("No enquiries match.")).to_be_visible()
+    click_and_wait(page, page.get_by_role("link", name="Clear"))
     page.get_by_label("Status").select_option("new")
-    page.get_by_role("button", name="Filter").click()
+    click_and_wait(page, page.get_by_role("button", name="Filter"))
     assert references["ada"] in rows(page)
 
     # Open one: decrypted, then change its status and add a note.
-    page.get_by_role("link", name=references["priority"]).click()
-    assert page.get_by_role("heading", name=f"Enquiry {references['priority']}").is_visible()
+    click_and_wait(page, page.get_by_role("link", name=references["priority"]))
+    expect(page.get_by_role("heading", name=f"Enquiry {references['priority']}")).to_be_visible()
     assert page.locator("#preferred-name").inner_text() == "Grace Hopper"
     assert page.locator("#contact-detail").inner_text() == "+447700900123"
-    assert page.get_by_text("the conversation included a safety route").is_visible()
+    expect(page.get_by_text("the conversation included a safety route")).to_be_visible()
     page.get_by_label("New status").select_option("contacted")
-    page.get_by_role("button", name="Save status").click()
+    click_and_wait(page, page.get_by_role("button", name="Save status"))
     assert page.get_by_role("status").inner_text() == "Status set to contacted."
     assert "contacted" in page.locator("#current-status").inner_text()
     page.get_by_label("Add a note").fill("Called back, <b>first session</b> booked")
-    page.get_by_role("button", name="Add note").click()
+    click_and_wait(page, page.get_by_role("button", name="Add note"))
     assert page.get_by_role("status").inner_text() == "Note added."
-    assert page.get_by_text("Called back, <b>first session</b> booked").is_visible()
+    expect(page.get_by_text("Called back, <b>first session</b> booked")).to_be_visible()
     screenshot(page, "detail")
     stored = get_enquiry(dashboard.database, references["priority"])
     assert stored.status == "contacted"
@@ -282,7 +291,7 @@ def test_staff_workflow(page, dashboard):
     ]
 
     # Export (decrypted, formula-safe) as a real download.
-    page.get_by_role("link", name="Enquiries", exact=True).click()
+    click_and_wait(page, page.get_by_role("link", name="Enquiries", exact=True))
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Export these as CSV").click()
     download = download_info.value
@@ -295,11 +304,11 @@ def test_staff_workflow(page, dashboard):
     assert "first session" in by_reference[references["priority"]]["Staff notes"]
 
     # Delete on request, with a confirmation step.
-    page.get_by_role("link", name=references["ada"]).click()
-    page.get_by_role("link", name="Delete this enquiry…").click()
-    assert page.get_by_role("heading", name=f"Delete enquiry {references['ada']}?").is_visible()
+    click_and_wait(page, page.get_by_role("link", name=references["ada"]))
+    click_and_wait(page, page.get_by_role("link", name="Delete this enquiry…"))
+    expect(page.get_by_role("heading", name=f"Delete enquiry {references['ada']}?")).to_be_visible()
     screenshot(page, "confirm-delete")
-    page.get_by_role("button", name="Yes, delete for good").click()
+    click_and_wait(page, page.get_by_role("button", name="Yes, delete for good"))
     assert (
         page.get_by_role("status").inner_text()
         == f"{references['ada']} and its notes were deleted."
@@ -310,8 +319,8 @@ def test_staff_workflow(page, dashboard):
     assert page.request.get(dashboard.url(f"/enquiries/{references['ada']}")).status == 404
 
     # Statistics: counts and a server-side chart, no personal data.
-    page.get_by_role("link", name="Statistics").click()
-    assert page.get_by_role("img", name="Enquiries and safety routes per week").is_visible()
+    click_and_wait(page, page.get_by_role("link", name="Statistics"))
+    expect(page.get_by_role("img", name="Enquiries and safety routes per week")).to_be_visible()
     assert page.locator("figure.chart svg rect").count() == 24  # 12 weeks, 2 series
     assert "telegram" in page.locator("#by-channel").inner_text()
     assert "risk_suicide" in page.locator("#by-route").inner_text()
@@ -320,7 +329,7 @@ def test_staff_workflow(page, dashboard):
     screenshot(page, "statistics")
 
     # Log out: the session is gone.
-    page.get_by_role("button", name="Log out").click()
+    click_and_wait(page, page.get_by_role("button", name="Log out"))
     assert page.get_by_role("status").inner_text() == "You are logged out."
     page.goto(dashboard.url("/enquiries"))
     assert page.url.startswith(dashboard.url("/login"))
@@ -330,7 +339,7 @@ def test_staff_workflow(page, dashboard):
 def test_usable_on_a_phone_sized_screen(page, dashboard):
     page.set_viewport_size({"width": 390, "height": 844})
     login(page, dashboard)
-    assert page.get_by_role("button", name="Filter").is_visible()
+    expect(page.get_by_role("button", name="Filter")).to_be_visible()
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, "the page scrolls sideways on a phone"
     screenshot(page, "phone")
