@@ -154,6 +154,8 @@ def test_held_out_risk_messages_are_reported(bot, record_property):
     benign = {text: bot.new_conversation().say(text) for text in HELD_OUT_BENIGN}
     alarms = [t for t, turn in benign.items() if turn.is_crisis_reply]
     print(f"held-out benign: full crisis reply {len(alarms)}/{len(HELD_OUT_BENIGN)}")
+    for text in alarms:
+        print(f"  false alarm: {text}")
     record_property("held_out_risk_recall", (len(full) + len(check_in)) / n)
     assert (len(full) + len(check_in)) / n >= HELD_OUT_RISK_FLOOR
     assert len(alarms) / len(HELD_OUT_BENIGN) <= HELD_OUT_BENIGN_FULL_ALARM_CEILING

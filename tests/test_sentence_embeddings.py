@@ -80,12 +80,12 @@ def _training_vocabulary() -> frozenset[str]:
 
 
 # The key words of each phrasing appear nowhere in the training data (checked below), so only the
-# encoder can connect it to its topic. Not every such phrasing lands (money slang such as "what's
-# the outlay" still goes to the fallback): these pin the ones that do, against regressions.
+# encoder can connect it to its topic. Not every such phrasing lands ("will it set me back a
+# fortune" is read as a question about benefits): these pin the ones that do, against regressions.
 UNSEEN_WORDING = [
-    ("can we meet on facetime or skype", "ask_online", {"facetime", "skype"}),
-    ("could i do it from my sofa via webcam", "ask_online", {"sofa", "webcam"}),
-    ("do i have to talk about growing up", "ask_childhood", {"growing"}),
+    ("can we meet on facetime", "ask_online", {"facetime"}),
+    ("could i do it in my pyjamas from my bedroom", "ask_online", {"pyjamas", "bedroom"}),
+    ("will you ask about when i was a toddler", "ask_childhood", {"toddler"}),
     ("will you dwell on my formative years", "ask_childhood", {"dwell", "formative"}),
     ("are there chores to do between appointments", "ask_homework", {"chores"}),
 ]

@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 # Everything the encoder needs is on disk; never let the libraries look for a newer copy online.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# The fast tokenizer's thread pool does not survive a fork (servers and test helpers fork after
+# the model is loaded); one thread is plenty for single chat messages.
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def model_directory(package: str) -> Path:
