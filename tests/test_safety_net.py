@@ -53,6 +53,11 @@ def classified(text: str, intent: str, confidence: float = 0.99) -> Message:
         ("I don't feel safe at home", "risk_abuse"),
         ("my friend says she wants to kill herself", "risk_other_person"),
         ("my brother is cutting himself", "risk_other_person"),
+        ("my friend is threatening to kill himself", "risk_other_person"),
+        ("my son keeps threatening to end it", "risk_other_person"),
+        # A threat against the person writing is abuse, not someone else at risk.
+        ("my husband threatens to kill me", "risk_abuse"),
+        ("My boyfriend threatened to kill me if I leave", "risk_abuse"),
         ("i'm 15", "under_18"),
         ("I am only 16 years old", "under_18"),
     ],
