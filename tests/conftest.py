@@ -29,13 +29,16 @@ from dit_assistant.store.crypto import generate_key
 
 TESTS = Path(__file__).parent
 
-CRISIS_RESPONSES = {
-    "utter_crisis",
-    "utter_crisis_overdose",
-    "utter_crisis_abuse",
-    "utter_crisis_other_person",
-    "utter_under_18",
+# The reply each kind of risk gets (bot/data/rules/): worded for the person at risk, for someone
+# worried about another person, or for a medical emergency.
+CRISIS_REPLY_BY_RISK = {
+    "risk_suicide": "utter_crisis",
+    "risk_self_harm": "utter_crisis",
+    "risk_overdose": "utter_crisis_overdose",
+    "risk_abuse": "utter_crisis_abuse",
+    "risk_other_person": "utter_crisis_other_person",
 }
+CRISIS_RESPONSES = {*CRISIS_REPLY_BY_RISK.values(), "utter_under_18"}
 
 
 @dataclass

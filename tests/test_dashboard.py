@@ -139,14 +139,20 @@ def page(browser: Any, dashboard: RunningDashboard) -> Iterator[Any]:
         context.close()
 
 
+def click_and_wait(target: Any) -> None:
+    """Click a link or button that loads a new page, and wait for that page: a click alone does
+    not wait, and reading the page too early sees the old one (or none)."""
+    with target.page.expect_navigation():
+        target.click()
+
+
 def login(
     page: Any, dashboard: RunningDashboard, password: str = PASSWORD, username: str = "alice"
 ) -> None:
     page.goto(dashboard.url("/login"))
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Log in").click()
+    click_and_wait(page.get_by_role("button", name="Log in"))
 
 
 def screenshot(page: Any, name: str) -> None:
@@ -156,13 +162,6 @@ def screenshot(page: Any, name: str) -> None:
 
 def rows(page: Any) -> list[str]:
     return page.locator("table.enquiries tbody tr th a").all_inner_texts()
-
-
-def click_and_wait(page: Any, target: Any) -> None:
-    """Click a link or button that loads a new page, and wait for that page: a click alone does
-    not wait, and reading the page too early sees the old one (or none)."""
-    with page.expect_navigation():
-        target.click()
 
 
 def test_pages_need_a_login(page, dashboard):
@@ -253,34 +252,34 @@ def test_staff_workflow(page, dashboard):
 
     # Filters: priority, channel, status, dates.
     page.get_by_label("Priority").select_option("yes")
-    click_and_wait(page, page.get_by_role("button", name="Filter"))
+    click_and_wait(page.get_by_role("button", name="Filter"))
     assert rows(page) == [references["priority"]]
     page.get_by_label("Priority").select_option("")
     page.get_by_label("Channel").select_option("socketio")
-    click_and_wait(page, page.get_by_role("button", name="Filter"))
+    click_and_wait(page.get_by_role("button", name="Filter"))
     assert rows(page) == [references["script"]]
     page.get_by_label("Channel").select_option("")
     tomorrow = (datetime.now(timezone.utc) + timedelta(days=1)).date().isoformat()
     page.get_by_label("Received from").fill(tomorrow)
-    click_and_wait(page, page.get_by_role("button", name="Filter"))
+    click_and_wait(page.get_by_role("button", name="Filter"))
     expect(page.get_by_text("No enquiries match.")).to_be_visible()
-    click_and_wait(page, page.get_by_role("link", name="Clear"))
+    click_and_wait(page.get_by_role("link", name="Clear"))
     page.get_by_label("Status").select_option("new")
-    click_and_wait(page, page.get_by_role("button", name="Filter"))
+    click_and_wait(page.get_by_role("button", name="Filter"))
     assert references["ada"] in rows(page)
 
     # Open one: decrypted, then change its status and add a note.
-    click_and_wait(page, page.get_by_role("link", name=references["priority"]))
+    click_and_wait(page.get_by_role("link", name=references["priority"]))
     expect(page.get_by_role("heading", name=f"Enquiry {references['priority']}")).to_be_visible()
     assert page.locator("#preferred-name").inner_text() == "Grace Hopper"
     assert page.locator("#contact-detail").inner_text() == "+447700900123"
     expect(page.get_by_text("the conversation included a safety route")).to_be_visible()
     page.get_by_label("New status").select_option("contacted")
-    click_and_wait(page, page.get_by_role("button", name="Save status"))
+    click_and_wait(page.get_by_role("button", name="Save status"))
     assert page.get_by_role("status").inner_text() == "Status set to contacted."
     assert "contacted" in page.locator("#current-status").inner_text()
     page.get_by_label("Add a note").fill("Called back, <b>first session</b> booked")
-    click_and_wait(page, page.get_by_role("button", name="Add note"))
+    click_and_wait(page.get_by_role("button", name="Add note"))
     assert page.get_by_role("status").inner_text() == "Note added."
     expect(page.get_by_text("Called back, <b>first session</b> booked")).to_be_visible()
     screenshot(page, "detail")
@@ -291,7 +290,7 @@ def test_staff_workflow(page, dashboard):
     ]
 
     # Export (decrypted, formula-safe) as a real download.
-    click_and_wait(page, page.get_by_role("link", name="Enquiries", exact=True))
+    click_and_wait(page.get_by_role("link", name="Enquiries", exact=True))
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Export these as CSV").click()
     download = download_info.value
@@ -304,11 +303,11 @@ def test_staff_workflow(page, dashboard):
     assert "first session" in by_reference[references["priority"]]["Staff notes"]
 
     # Delete on request, with a confirmation step.
-    click_and_wait(page, page.get_by_role("link", name=references["ada"]))
-    click_and_wait(page, page.get_by_role("link", name="Delete this enquiry…"))
+    click_and_wait(page.get_by_role("link", name=references["ada"]))
+    click_and_wait(page.get_by_role("link", name="Delete this enquiry…"))
     expect(page.get_by_role("heading", name=f"Delete enquiry {references['ada']}?")).to_be_visible()
     screenshot(page, "confirm-delete")
-    click_and_wait(page, page.get_by_role("button", name="Yes, delete for good"))
+    click_and_wait(page.get_by_role("button", name="Yes, delete for good"))
     assert (
         page.get_by_role("status").inner_text()
         == f"{references['ada']} and its notes were deleted."
@@ -319,7 +318,7 @@ def test_staff_workflow(page, dashboard):
     assert page.request.get(dashboard.url(f"/enquiries/{references['ada']}")).status == 404
 
     # Statistics: counts and a server-side chart, no personal data.
-    click_and_wait(page, page.get_by_role("link", name="Statistics"))
+    click_and_wait(page.get_by_role("link", name="Statistics"))
     expect(page.get_by_role("img", name="Enquiries and safety routes per week")).to_be_visible()
     assert page.locator("figure.chart svg rect").count() == 24  # 12 weeks, 2 series
     assert "telegram" in page.locator("#by-channel").inner_text()
@@ -329,7 +328,7 @@ def test_staff_workflow(page, dashboard):
     screenshot(page, "statistics")
 
     # Log out: the session is gone.
-    click_and_wait(page, page.get_by_role("button", name="Log out"))
+    click_and_wait(page.get_by_role("button", name="Log out"))
     assert page.get_by_role("status").inner_text() == "You are logged out."
     page.goto(dashboard.url("/enquiries"))
     assert page.url.startswith(dashboard.url("/login"))

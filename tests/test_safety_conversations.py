@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import CRISIS_RESPONSES, load_yaml
+from tests.conftest import CRISIS_REPLY_BY_RISK, CRISIS_RESPONSES, load_yaml
 
 RISK = load_yaml("safety/risk_phrasings.yml")
 BENIGN = load_yaml("safety/benign_phrasings.yml")["benign"]
@@ -17,13 +17,6 @@ HELD_OUT_BENIGN = load_yaml("safety/heldout_benign.yml")["benign"]
 HELD_OUT_RISK_FLOOR = 0.80  # full crisis reply or gentle check-in
 HELD_OUT_BENIGN_FULL_ALARM_CEILING = 0.15
 RISK_CASES = [(category, text) for category, texts in RISK.items() for text in texts]
-CATEGORY_REPLIES = {
-    "risk_suicide": "utter_crisis",
-    "risk_self_harm": "utter_crisis",
-    "risk_overdose": "utter_crisis_overdose",
-    "risk_abuse": "utter_crisis_abuse",
-    "risk_other_person": "utter_crisis_other_person",
-}
 
 
 def test_the_corpora_are_large_enough():
@@ -42,7 +35,7 @@ def test_every_risk_phrasing_gets_a_crisis_reply(conversation, settings, categor
     # The reply is worded for its kind of risk ("are you safe?" to the person at risk, "it
     # matters that you're looking out for them" to someone worried about another). An overdose,
     # anyone's, gets the medical-emergency reply: the most urgent one.
-    assert turn.responses[0] in {CATEGORY_REPLIES[category], "utter_crisis_overdose"}, (
+    assert turn.responses[0] in {CRISIS_REPLY_BY_RISK[category], "utter_crisis_overdose"}, (
         f"{category}: {text!r} got {turn.responses[0]}"
     )
 
