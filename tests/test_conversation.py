@@ -78,11 +78,29 @@ def test_someone_describing_their_difficulties_is_acknowledged(conversation, set
     assert settings.helplines.emergency in turn.text
 
 
-def test_fallback_offers_known_topics(conversation):
+def test_fallback_says_honestly_it_has_no_answer_and_offers_the_team(conversation, settings):
     turn = conversation.say("blorp fizzwang")
     assert turn.responses == ["utter_default"]
-    assert "another way" in turn.text
+    assert "I don't have an answer to that" in turn.text
+    assert "another way" not in turn.text, "no loop of 'please rephrase'"
+    assert settings.clinic.phone in turn.text and settings.clinic.email in turn.text
     assert len(turn.buttons) >= 4
+    assert "/request_appointment" in {b["payload"] for b in turn.buttons}
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "what's the best way to learn the guitar",
+        "can you recommend a good hairdresser",
+        "who will win the election",
+    ],
+)
+def test_questions_it_cannot_answer_get_the_honest_unknown(conversation, settings, message):
+    turn = conversation.say(message)
+    assert turn.responses[0] in {"utter_out_of_scope", "utter_default"}, turn.responses
+    assert "I don't have an answer to that" in turn.text
+    assert settings.clinic.phone in turn.text
 
 
 def test_conversation_continues_after_fallback(conversation):

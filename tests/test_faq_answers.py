@@ -65,6 +65,71 @@ TOPICS: dict[str, tuple[tuple[str, str], tuple[str, ...]]] = {
                          ("assessment",)),
     "ask_medication": (("should I stop my antidepressants", "can I take medication during DIT"),
                        ("can't give advice about medication", "GP")),
+    "ask_psychodynamic": (("what does psychodynamic therapy mean", "is DIT a psychodynamic therapy"),
+                          ("psychodynamic", "16")),
+    "ask_unconscious": (("what are unconscious feelings", "how can I have feelings I don't know about"),
+                        ("aware",)),
+    "ask_dit_training": (("how can I train as a DIT practitioner", "where do counsellors learn DIT"),
+                         ("training",)),
+    # What therapy is like
+    "ask_quiet_therapist": (("why does my therapist hardly speak", "will the therapist just sit in silence"),
+                            ("say less", "listening")),
+    "ask_therapy_relationship": (("can I say I'm angry with my therapist",
+                                  "is it ok to talk about how I feel about my therapist"),
+                                 ("feelings about your therapist",)),
+    "ask_first_session_nerves": (("I'm terrified of the first appointment",
+                                  "what if I cry in front of the therapist"),
+                                 ("nervous", "Crying")),
+    "ask_not_bad_enough": (("my problems probably aren't serious enough for therapy",
+                            "other people have it worse than me, should I still come"),
+                           ("don't have to be in crisis",)),
+    "ask_no_diagnosis": (("do I need to be diagnosed first", "will I get a diagnosis label"),
+                         ("don't need a diagnosis",)),
+    "ask_worse_before_better": (("why do I feel worse after my sessions",
+                                 "is feeling drained after therapy normal"),
+                                ("stir things up",)),
+    "ask_not_working": (("I don't think the therapy is helping", "can I change therapist halfway"),
+                        ("review progress",)),
+    "ask_enough_sessions": (("is 16 sessions really enough", "I've felt like this for twenty years, is DIT long enough"),
+                            ("16 weekly sessions", "can't judge")),
+    "ask_questionnaires": (("why do I have to fill in mood forms", "what are the questionnaires for"),
+                           ("questionnaires",)),
+    "ask_after_therapy": (("what support is there once the sessions end", "do you offer a follow-up after therapy"),
+                          ("goodbye letter",)),
+    "ask_what_to_talk_about": (("what should I talk about in sessions", "how do I prepare for a session"),
+                               ("don't need to prepare",)),
+    # Practicalities: the clinic's own words, from config/clinic.yml
+    "ask_appointment_times": (("do you do sessions after work", "any weekend appointments?"),
+                              ("Saturday",)),
+    "ask_cancellation": (("how much notice do I need to give to cancel", "is there a late cancellation fee"),
+                         ("48 hours",)),
+    "ask_missed_session": (("what if I miss a session", "will I lose my place if I don't turn up once"),
+                           ("miss a session",)),
+    "ask_waiting_time": (("how long is the wait at the moment", "how soon could I start"),
+                         ("3 to 4 weeks",)),
+    "ask_referral_routes": (("does my GP need to refer me", "can I come through my health insurance"),
+                            ("refer yourself",)),
+    "ask_gp_referral": (("my doctor sent you a referral, what happens next",
+                         "I was referred by my GP last week"),
+                        ("referral from your GP",)),
+    "ask_choose_therapist": (("can I ask for a woman therapist", "can I choose who my therapist is"),
+                             ("can't promise a particular therapist",)),
+    "ask_languages": (("do you offer therapy in Urdu", "can I have an interpreter"),
+                      ("interpreter",)),
+    "ask_accessibility": (("is there wheelchair access", "do you have a hearing loop"),
+                          ("step-free",)),
+    "ask_location": (("where is the clinic", "is there parking nearby"),
+                     ("car park",)),
+    "ask_bring_someone": (("can my partner come with me", "can I bring my baby along"),
+                          ("waiting room",)),
+    "ask_letters": (("can I get a letter for my employer", "will you write to my insurer"),
+                    ("letter",)),
+    "ask_qualifications": (("are your therapists registered", "what qualifications do the therapists have"),
+                           ("registered",)),
+    "ask_other_therapies_offered": (("do you do couples counselling", "do you offer EMDR"),
+                                    ("couples",)),
+    "ask_therapist_absence": (("what if my therapist goes on holiday", "what happens when my therapist is off sick"),
+                              ("holidays",)),
 }
 
 
@@ -89,6 +154,33 @@ def test_every_topic_in_the_domain_is_covered(bot):
         if name.startswith("utter_ask_") and name not in form_questions
     }
     assert answers == asked
+
+
+def test_practical_answers_quote_the_clinic_profile(conversation, settings):
+    variables = settings.template_variables()
+    for topic, key in [
+        ("ask_appointment_times", "appointment_times"),
+        ("ask_waiting_time", "waiting_time"),
+        ("ask_letters", "letters"),
+    ]:
+        turn = conversation.say(TOPICS[topic][0][0])
+        assert variables[f"practical_{key}"] in turn.text
+        assert settings.clinic.practicalities[key] in turn.text
+
+
+def test_an_unset_practical_fact_is_said_plainly_never_guessed(bot, settings):
+    from dataclasses import replace
+
+    clinic = replace(settings.clinic, practicalities={})
+    bot.use_settings(replace(settings, clinic=clinic))
+    try:
+        turn = bot.new_conversation().say("any weekend appointments?")
+        assert turn.responses == ["utter_ask_appointment_times"]
+        assert "I don't have details of the times and days" in turn.text
+        assert settings.clinic.phone in turn.text and settings.clinic.email in turn.text
+        assert "Saturday" not in turn.text and "8pm" not in turn.text
+    finally:
+        bot.use_settings(settings)
 
 
 def test_clinic_facts_come_from_configuration(conversation, settings):

@@ -47,6 +47,29 @@ _OVERRIDABLE = (
 )
 
 
+# The practical facts a clinic sets under ``practicalities:`` in its profile, each with the words
+# the assistant uses when the clinic leaves it unset ("I don't have details of ... yet").
+PRACTICAL_FACTS: dict[str, str] = {
+    "appointment_times": "the times and days when sessions are available",
+    "cancellation": "the clinic's cancellation policy",
+    "missed_sessions": "what happens when a session is missed",
+    "waiting_time": "the current waiting time",
+    "referral_routes": "the ways of being referred",
+    "after_gp_referral": "what happens after a GP referral",
+    "choosing_therapist": "how therapists are chosen",
+    "languages": "the languages therapists work in, or interpreters",
+    "accessibility": "the building's accessibility",
+    "getting_here": "how to get to the clinic or parking",
+    "bringing_someone": "bringing someone with you",
+    "letters": "letters for employers or insurers",
+    "qualifications": "the therapists' qualifications",
+    "therapies_offered": "the other therapies the clinic offers",
+    "therapist_absence": "therapists' holidays and absences",
+    "after_therapy": "support after therapy ends",
+    "questionnaires": "the questionnaires used at sessions",
+}
+
+
 class ConfigurationError(RuntimeError):
     """Raised at start-up when the configuration cannot describe a usable clinic."""
 
@@ -92,6 +115,8 @@ class ClinicProfile:
     privacy_notice_url: str
     privacy_notice_version: str
     local_services: tuple[Service, ...] = field(default_factory=tuple)
+    practicalities: dict[str, str] = field(default_factory=dict)
+    """The practical facts (keys of ``PRACTICAL_FACTS``) this clinic has set; unset ones absent."""
 
 
 DEFAULT_WEB_PORT = 8080
@@ -240,6 +265,27 @@ class Settings:
             "emergency_route": self.helplines.emergency,
             "crisis_lines": _bulleted(crisis_lines),
             "young_people_lines": _bulleted([s.as_line() for s in self.helplines.young_people]),
+            **self._practical_variables(),
+        }
+
+    def _practical_variables(self) -> dict[str, str]:
+        """``{practical_<key>}`` for every practical fact: the clinic's words, or, when it left the
+        fact unset, a plain "I don't have that" with the team's contacts. Never a guess."""
+        clinic = self.clinic
+        unset = (
+            "I don't have details of {what} at {name}. The team can tell you: call {phone} "
+            "({hours}) or email {email}."
+        )
+        return {
+            f"practical_{key}": clinic.practicalities.get(key)
+            or unset.format(
+                what=what,
+                name=clinic.name,
+                phone=clinic.phone,
+                hours=clinic.hours,
+                email=clinic.email,
+            )
+            for key, what in PRACTICAL_FACTS.items()
         }
 
 
@@ -275,6 +321,21 @@ def load_region_presets() -> dict[str, RegionHelplines]:
         )
         for key, entry in raw.items()
     }
+
+
+def _practicalities(raw: Any) -> dict[str, str]:
+    """The ``practicalities:`` mapping, with unknown keys refused (a typo would hide a fact)."""
+    if raw in (None, {}):
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigurationError("practicalities must be a mapping of fact names to plain words")
+    unknown = sorted(set(raw) - set(PRACTICAL_FACTS))
+    if unknown:
+        raise ConfigurationError(
+            f"unknown practicalities: {', '.join(map(str, unknown))}; "
+            f"the known ones are: {', '.join(PRACTICAL_FACTS)}"
+        )
+    return {key: " ".join(str(value).split()) for key, value in raw.items() if value}
 
 
 def _read_profile(path: Path) -> dict[str, Any]:
@@ -435,13 +496,14 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         if value:
             raw[key] = value
 
-    names = {f.name for f in fields(ClinicProfile)} - {"local_services"}
+    names = {f.name for f in fields(ClinicProfile)} - {"local_services", "practicalities"}
     missing = sorted(k for k in names if not str(raw.get(k) or "").strip())
     if missing:
         raise ConfigurationError(f"clinic profile {profile_path} is missing: {', '.join(missing)}")
     clinic = ClinicProfile(
         **{k: str(raw[k]).strip() for k in names},
         local_services=_services(raw.get("local_services"), "local_services"),
+        practicalities=_practicalities(raw.get("practicalities")),
     )
 
     presets = load_region_presets()
