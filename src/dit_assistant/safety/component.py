@@ -13,7 +13,12 @@ A risk verdict from the classifier alone (no reviewed phrase in the message) is 
   and helplines and asks whether the person is safe (benign figures of speech such as "this
   waiting list is killing me" mostly land here);
 - on a message that is only a phone number or an email address (someone answering the enquiry
-  form): dropped to ``nlu_fallback``, because digits alone are no sign of risk.
+  form): dropped to ``nlu_fallback``, because digits alone are no sign of risk;
+- on a message without a single word of the reviewed risk-signal list (``signals`` in
+  ``patterns.yml``), with ``require_risk_signal``: replaced by the best non-risk intent of the
+  ranking (or ``nlu_fallback`` when that is weak). Ordinary questions the classifier has no topic
+  for used to be pushed into the nearest risk intent and got a check-in; a message that signals
+  risk in words nobody listed still holds a signal word (docs/risk-precision.md has the figures).
 """
 
 from __future__ import annotations
@@ -48,12 +53,28 @@ class SafetyNet(GraphComponent):
     def get_default_config() -> dict[str, Any]:
         # patterns_file: a clinic's own reviewed copy; None uses the shipped patterns.yml.
         # confirm_threshold: classifier-only risk verdicts below it become a check-in.
-        return {"patterns_file": None, "confirm_threshold": 0.8}
+        # require_risk_signal: classifier-only risk verdicts need a risk-signal word.
+        # fallback_threshold: below it, the non-risk runner-up is too weak and the message
+        # becomes nlu_fallback (the FallbackClassifier's threshold in bot/config.yml).
+        return {
+            "patterns_file": None,
+            "confirm_threshold": 0.8,
+            "require_risk_signal": False,
+            "fallback_threshold": 0.2,
+        }
 
-    def __init__(self, detector: RiskDetector, confirm_threshold: float = 0.8) -> None:
+    def __init__(
+        self,
+        detector: RiskDetector,
+        confirm_threshold: float = 0.8,
+        require_risk_signal: bool = False,
+        fallback_threshold: float = 0.2,
+    ) -> None:
         self._detector = detector
         self._risk_intents = set(detector.intents)
         self._confirm_threshold = confirm_threshold
+        self._require_risk_signal = require_risk_signal
+        self._fallback_threshold = fallback_threshold
 
     @classmethod
     def create(
@@ -66,6 +87,8 @@ class SafetyNet(GraphComponent):
         return cls(
             get_detector(config.get("patterns_file")),
             float(config.get("confirm_threshold", 0.8)),
+            bool(config.get("require_risk_signal", False)),
+            float(config.get("fallback_threshold", 0.2)),
         )
 
     def process(self, messages: list[Message]) -> list[Message]:
@@ -111,6 +134,9 @@ class SafetyNet(GraphComponent):
             return
         if _CONTACT_DETAIL.match(text):
             replacement = FALLBACK_INTENT
+        elif self._require_risk_signal and not self._detector.has_signal(text):
+            self._use_best_ordinary_intent(message, current)
+            return
         elif confidence < self._confirm_threshold:
             replacement = CHECK_IN_INTENT
         else:
@@ -118,6 +144,25 @@ class SafetyNet(GraphComponent):
         message.set(INTENT, {"name": replacement, "confidence": confidence}, add_to_output=True)
         message.set(
             SAFETY_NET_KEY, {"intent": replacement, "phrase": None, "overrode": current},
+            add_to_output=True,
+        )
+
+    def _use_best_ordinary_intent(self, message: Message, risk_intent: str) -> None:
+        """Replace a risk verdict without any risk signal by the best non-risk intent."""
+        ordinary = [
+            r
+            for r in message.get(INTENT_RANKING_KEY) or []
+            if r.get("name") not in self._risk_intents and r.get("name") != CHECK_IN_INTENT
+        ]
+        best = ordinary[0] if ordinary else None
+        if best is None or float(best.get("confidence") or 0.0) < self._fallback_threshold:
+            best = {"name": FALLBACK_INTENT, "confidence": 1.0 - self._fallback_threshold}
+        message.set(
+            INTENT, {"name": best["name"], "confidence": best["confidence"]}, add_to_output=True
+        )
+        message.set(
+            SAFETY_NET_KEY,
+            {"intent": best["name"], "phrase": None, "overrode": risk_intent},
             add_to_output=True,
         )
 

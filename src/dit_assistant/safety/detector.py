@@ -95,6 +95,20 @@ class RiskDetector:
                 vocabulary.update(words)
                 self._phrases[key] = _Phrase(intent=intent, text=str(text))
                 self._matcher.add(key, [pattern])
+        # Exceptions: phrases that, where they overlap a risk phrase's match, show an innocent
+        # reading of it ("I'm 10 minutes late" is no age). Keyed like the phrases, one Matcher.
+        self._exceptions = Matcher(nlp.vocab)
+        for intent, phrases in (spec.get("exceptions") or {}).items():
+            for text in phrases:
+                pattern, words = self._compile(str(text))
+                vocabulary.update(words)
+                self._exceptions.add(f"{intent}::{text}", [pattern])
+        # Risk-signal words: a classifier-only risk verdict needs one of them (see component.py).
+        signal_words = [w for entry in spec.get("signals") or [] for w in _words(str(entry))]
+        vocabulary.update(signal_words)
+        # Matched by the word as typed or by its dictionary form, but only where that form is
+        # itself listed: "gone" must not make every "going" a signal.
+        self._signals = set(signal_words)
         self._vocabulary = sorted(vocabulary)
         self._known = vocabulary | {w.lower() for w in spec.get("protected_words") or []}
 
@@ -160,9 +174,15 @@ class RiskDetector:
         doc = self.doc(text or "")
         if doc is None:
             return []
+        excused: dict[str, list[tuple[int, int]]] = {}
+        for match_id, start, end in self._exceptions(doc):
+            intent = self._nlp.vocab.strings[match_id].split("::", 1)[0]
+            excused.setdefault(intent, []).append((start, end))
         found: dict[str, Detection] = {}
-        for match_id, _, _ in self._matcher(doc):
+        for match_id, start, end in self._matcher(doc):
             phrase = self._phrases[self._nlp.vocab.strings[match_id]]
+            if any(s < end and start < e for s, e in excused.get(phrase.intent, ())):
+                continue
             found.setdefault(phrase.text + phrase.intent, Detection(phrase.intent, phrase.text))
         return sorted(found.values(), key=lambda d: self.priority.index(d.intent))
 
@@ -170,6 +190,14 @@ class RiskDetector:
         """The most urgent risk category in ``text``, or ``None``."""
         detections = self.detect_all(text)
         return detections[0] if detections else None
+
+    def has_signal(self, text: str) -> bool:
+        """Whether ``text`` holds a word of the reviewed risk-signal list (in any form, typos
+        included): the least a classifier-only risk verdict needs to stand."""
+        doc = self.doc(text or "")
+        return doc is not None and any(
+            token.lemma_ in self._signals or token.lower_ in self._signals for token in doc
+        )
 
     @property
     def intents(self) -> Iterable[str]:
