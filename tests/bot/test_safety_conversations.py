@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import CRISIS_REPLY_BY_RISK, CRISIS_RESPONSES, load_yaml
+from tests.fixtures.bot import CRISIS_REPLY_BY_RISK, CRISIS_RESPONSES
+from tests.fixtures.data import load_yaml
 
 RISK = load_yaml("safety/risk_phrasings.yml")
 BENIGN = load_yaml("safety/benign_phrasings.yml")["benign"]
@@ -17,14 +18,6 @@ HELD_OUT_BENIGN = load_yaml("safety/heldout_benign.yml")["benign"]
 HELD_OUT_RISK_FLOOR = 0.80  # full crisis reply or gentle check-in
 HELD_OUT_BENIGN_FULL_ALARM_CEILING = 0.15
 RISK_CASES = [(category, text) for category, texts in RISK.items() for text in texts]
-
-
-def test_the_corpora_are_large_enough():
-    assert len(RISK_CASES) >= 150
-    assert len(BENIGN) >= 150
-    assert set(RISK) == {
-        "risk_suicide", "risk_self_harm", "risk_overdose", "risk_abuse", "risk_other_person"
-    }
 
 
 @pytest.mark.parametrize(("category", "text"), RISK_CASES, ids=[t[:40] for _, t in RISK_CASES])

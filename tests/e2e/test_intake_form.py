@@ -12,8 +12,8 @@ import pytest
 
 from dit_assistant.store import open_database, replay_spool
 from dit_assistant.store.management import list_enquiries
-from tests.conftest import Bot, Conversation, Turn
 from tests.fixtures.actions import IntakeSetting, action_server
+from tests.fixtures.bot import Bot, Conversation, Turn
 
 REFERENCE = re.compile(r"\bDIT-[A-Z0-9]{5}\b")
 

@@ -7,13 +7,12 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from dit_assistant.serve import BOT_DIR, MODEL, PROJECT_ROOT
+from tests.fixtures.data import TESTS
 
-TESTS = Path(__file__).parent
 TARGET_F1 = 0.95
 # Held-out phrasings must meet the target. Cross-validation has a regression floor a little
 # under what the shipped data measures (docs/nlu-evaluation.md); every figure is printed.

@@ -1,6 +1,6 @@
 """The sentence encoder: what it adds to understanding, and that it is wired in correctly.
 
-The held-out sets (tests/test_rasa_cli.py) measure accuracy; these tests pin the properties that
+The held-out sets (tests/e2e/test_rasa_cli.py) measure accuracy; these tests pin the properties that
 accuracy rests on: vectors that mean something, batching that does not change them, messages
 without words left to the fallback, and phrasings whose words the training data never used still
 reaching their topic.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,8 +22,9 @@ from dit_assistant.sentence_embeddings import (
     SentenceEncoder,
     model_directory,
 )
+from dit_assistant.serve import BOT_DIR
 
-BOT_DATA = Path(__file__).parent.parent / "bot" / "data" / "nlu"
+BOT_DATA = BOT_DIR / "data" / "nlu"
 
 
 @pytest.fixture(scope="module")

@@ -17,12 +17,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from dit_assistant.channels.socketio import widget_markdown
 from dit_assistant.serve import wait_until_up
 from dit_assistant.settings import PROJECT_ROOT, get_settings
 from dit_assistant.web import WEBCHAT_BUNDLE
 from dit_assistant.web.server import content_security_policy
-from dit_assistant.web.vendor import VendorError, strip_remote_css
 from tests.fixtures.services import headless_chromium
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
@@ -368,21 +366,6 @@ def test_vendored_widget_has_no_outside_font():
     bundle = WEBCHAT_BUNDLE.read_text("utf-8")
     assert "fonts.googleapis.com" not in bundle
     assert "@import url(" not in bundle
-
-
-def test_vendoring_refuses_a_bundle_that_loads_outside_css():
-    cleaned, removed = strip_remote_css('"@import url(https://fonts.googleapis.com/css?x);a{}"')
-    assert removed == 1 and "googleapis" not in cleaned
-    with pytest.raises(VendorError):
-        strip_remote_css("a{background:url(https://tracker.example/pixel.png)}")
-
-
-def test_widget_markdown_keeps_line_breaks_and_links_urls():
-    text = "Helplines:\n• One\n• Two\n\nRead https://www.example-clinic.org/privacy."
-    assert widget_markdown(text) == (
-        "Helplines:  \n• One  \n• Two\n\nRead "
-        "[https://www.example-clinic.org/privacy](https://www.example-clinic.org/privacy)."
-    )
 
 
 def test_an_enquiry_can_be_completed_in_the_widget(visit, running_server):

@@ -26,11 +26,6 @@ from pathlib import Path
 import pytest
 from twilio.request_validator import RequestValidator
 
-from dit_assistant.channels.common import (
-    numbered_options,
-    offered_buttons,
-    split_message,
-)
 from dit_assistant.serve import (
     BOT_DIR,
     _environment,
@@ -43,10 +38,9 @@ from dit_assistant.settings import (
     SlackSettings,
     TwilioSettings,
     get_settings,
-    load_settings,
 )
-from tests.conftest import free_port
-from tests.fixtures.platforms import FakePlatforms, Sent, fake_platforms
+from tests.fixtures.platforms import FakePlatforms, fake_platforms
+from tests.fixtures.ports import free_port
 
 TELEGRAM_TOKEN = "123456789:TEST-telegram-token"
 TELEGRAM_SECRET = "telegram-secret-0123456789"
@@ -678,51 +672,7 @@ def test_slack_splits_long_answers(fake):
     _assert_split(_sent_texts(fake, "slack", 0), 3000)
 
 
-# ------------------------------------------------------------------------ without any server
-def test_split_message_prefers_paragraphs_then_sentences_then_words():
-    text = "First paragraph.\n\nSecond one. It has two sentences."
-    assert split_message(text, 1000) == [text]
-    assert split_message(text, 40) == ["First paragraph.", "Second one. It has two sentences."]
-    assert split_message(text, 22) == ["First paragraph.", "Second one.", "It has two sentences."]
-    assert split_message(text, 20)[-2:] == ["It has two", "sentences."]
-    assert split_message("a" * 25, 10) == ["a" * 10, "a" * 10, "a" * 5]
-    assert split_message("   ", 10) == []
-
-
-def test_split_message_counts_emoji_as_telegram_does():
-    parts = split_message("🙂" * 10, 10)  # each is two UTF-16 units
-    assert parts == ["🙂" * 5, "🙂" * 5]
-
-
-def test_numbered_options_and_reading_them_back():
-    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
-
-    first = [{"title": "What is DIT?", "payload": "/ask_what_is_dit"}]
-    second = [{"title": "Cost", "payload": "/ask_cost"}, {"title": "Start", "payload": "/x"}]
-    events = [
-        UserUttered("hi"),
-        BotUttered("old", {"buttons": [{"title": "Old", "payload": "/old"}]}),
-        UserUttered("hello"),
-        BotUttered("one", {"buttons": first}),
-        BotUttered("two", {"buttons": second}),
-        ActionExecuted("action_listen"),
-    ]
-    assert offered_buttons(events) == first + second
-    assert numbered_options(second, first=2).splitlines()[1:] == ["2. Cost", "3. Start"]
-
-
-def test_only_fully_configured_platforms_are_enabled():
-    channels = load_settings(
-        {"TELEGRAM_BOT_TOKEN": "1:a", "SLACK_BOT_TOKEN": "x", "SLACK_SIGNING_SECRET": "y"}
-    ).channels
-    assert not channels.telegram.enabled
-    assert channels.telegram.missing == ("TELEGRAM_WEBHOOK_SECRET",)
-    assert channels.telegram.partly_configured
-    assert channels.slack.enabled
-    assert not channels.twilio.enabled and not channels.twilio.partly_configured
-    assert "1:a" not in repr(channels)  # secrets stay out of logs
-
-
+# ------------------------------------------------------------------- the servers of make run
 def test_unconfigured_platforms_are_off_and_the_rest_works(running_server):
     """``make run`` without platform variables: their webhooks do not exist, REST answers."""
     configured = get_settings().channels
@@ -737,10 +687,3 @@ def test_unconfigured_platforms_are_off_and_the_rest_works(running_server):
         assert _open(request)[0] == 404, platform
     status, reply = running_server.send(uuid.uuid4().hex, "how many sessions are there?")
     assert status == 200 and "16" in " ".join(m.get("text", "") for m in reply)
-
-
-def test_recorded_text_of_each_platform():
-    """The fake's notion of "the text" covers each platform's request shape."""
-    assert Sent("telegram", "sendMessage", {}, {"text": "a"}).text == "a"
-    assert Sent("twilio", "Messages.json", {}, {"Body": "b"}).text == "b"
-    assert Sent("facebook", "messages", {}, {"message": {"text": "c"}}).text == "c"
