@@ -13,11 +13,12 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install run test chat train clean bench web
+.PHONY: help install run test evaluate chat train clean bench web
 
 help:
 	@echo "make run    set up, train if needed, and start the assistant on localhost"
 	@echo "make test   set up, train if needed, and run the whole test suite"
+	@echo "make evaluate  NLU cross-validation: trains three models (several minutes)"
 	@echo "make chat   talk to the assistant in this terminal"
 	@echo "make web    install the website chat widget (npm), also done by run and test"
 	@echo "make train  train the model (only when bot/ data or config changed)"
@@ -74,9 +75,14 @@ $(VENV)/.system: scripts/install-system-packages | $(VENV)/bin/python
 	scripts/install-system-packages
 	@touch $@
 
+# The cross-validation (marked slow) trains three models: it is make evaluate's, not make test's.
 test: $(MODEL) $(VENV)/.system $(WEBCHAT)
 	$(VENV)/bin/ruff check src bot tests
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# NLU cross-validation, with its figures printed (docs/nlu-evaluation.md).
+evaluate: $(VENV)/.spacy
+	$(PY) -m pytest -m slow -s $(PYTEST_ARGS)
 
 # Speed and memory against the targets in bench/rest_latency.py (not part of make test).
 bench: $(MODEL) $(WEBCHAT)
