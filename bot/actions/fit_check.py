@@ -60,7 +60,11 @@ class ValidateFitCheckForm(FormValidationAction):
         return "validate_fit_check_form"
 
     def _validate(
-        self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+        self,
+        slot: str,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
         if already_accepted(value, tracker):

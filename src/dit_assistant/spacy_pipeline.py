@@ -61,15 +61,32 @@ def install() -> None:
         out = Path(tmp) / "dist"
         out.mkdir()
         subprocess.run(
-            [sys.executable, "-m", "spacy", "package", str(source), str(out),
-             "--build", "wheel", "--force"],
+            [
+                sys.executable,
+                "-m",
+                "spacy",
+                "package",
+                str(source),
+                str(out),
+                "--build",
+                "wheel",
+                "--force",
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
         )
         wheel = next(out.glob(f"{PIPELINE_PACKAGE}-{PIPELINE_VERSION}/dist/*.whl"))
         subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--no-deps", "--force-reinstall",
-             "--quiet", str(wheel)],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--no-deps",
+                "--force-reinstall",
+                "--quiet",
+                str(wheel),
+            ],
             check=True,
         )
 

@@ -6,65 +6,113 @@ import pytest
 
 # topic -> (two ways a person asks, phrases the answer must contain)
 TOPICS: dict[str, tuple[tuple[str, str], tuple[str, ...]]] = {
-    "ask_what_is_dit": (("what is DIT?", "can u explain dynamic interpersonal therapy"),
-                        ("Dynamic Interpersonal Therapy", "talking therapy", "16")),
-    "ask_meaning_of_name": (("what does the interpersonal bit mean", "why is it called dynamic"),
-                            ("between people", "psychodynamic")),
-    "ask_how_it_works": (("how does DIT actually work", "what does the therapist do in dit"),
-                         ("pattern", "relationships")),
-    "ask_ipaf": (("what is the IPAF", "what's an interpersonal affective focus"),
-                 ("interpersonal affective focus",)),
-    "ask_number_of_sessions": (("how many sessions are there", "number of sessions?"),
-                               ("16 sessions", "50 minutes")),
-    "ask_session_length": (("how long is each session", "how many minutes is a session"),
-                           ("50 minutes",)),
-    "ask_session_frequency": (("how often are the sessions", "is it weekly?"),
-                              ("once a week",)),
-    "ask_total_duration": (("how long does DIT take overall", "how many months is the therapy"),
-                           ("four to five months", "16 weekly sessions")),
-    "ask_phases": (("what are the phases of dit", "what stages does the therapy have"),
-                   ("three phases", "Beginning", "Middle", "Ending")),
-    "ask_first_session": (("what happens in the first session", "what is the assessment like"),
-                          ("first sessions", "IPAF")),
-    "ask_middle_phase": (("what happens in the middle phase", "what are the middle sessions like"),
-                         ("middle phase", "sessions 5 to 12")),
-    "ask_ending": (("what happens at the end of dit", "what are the final sessions like"),
-                   ("goodbye letter",)),
-    "ask_homework": (("is there homework", "do I have to do anything between sessions"),
-                     ("no formal homework",)),
-    "ask_childhood": (("do i have to talk about my childhood", "will we talk about my parents"),
-                      ("don't have to talk about anything",)),
-    "ask_who_it_suits": (("who is dit for", "is DIT right for me"),
-                         ("adults", "depression or anxiety")),
-    "ask_depression": (("can dit help with depression", "does it work for low mood"),
-                       ("depression", "no therapy can promise")),
-    "ask_anxiety": (("is dit good for anxiety", "will it help my anxiety and worry"),
-                    ("anxiety", "GP")),
-    "ask_relationships": (("I keep having the same problems in relationships, can it help",
-                           "will it help with arguments with my partner"),
-                          ("Relationships are at the heart of DIT",)),
-    "ask_not_suitable": (("who is DIT not suitable for", "can I have DIT if I have bipolar"),
-                         ("may not be the best fit", "never decided by me", "GP")),
-    "ask_evidence": (("is there evidence dit works", "what does the research say"),
-                     ("REDIT", "147", "NICE")),
-    "ask_benefits": (("what are the benefits of dit", "what will I get out of it"),
-                     ("no therapy can promise",)),
-    "ask_vs_cbt": (("how is dit different from cbt", "DIT or CBT?"),
-                   ("CBT", "patterns in your relationships")),
-    "ask_vs_other_therapies": (("is dit the same as IPT", "how is it different from counselling"),
-                               ("IPT", "interpersonal psychotherapy")),
-    "ask_group": (("can i do dit in a group", "is there group DIT"),
-                  ("one-to-one",)),
-    "ask_online": (("can I do the sessions online", "is it face to face or video"),
-                   ("50 minutes",)),
-    "ask_cost": (("how much does it cost", "what are your fees"),
-                 ()),
-    "ask_confidentiality": (("is it confidential", "will anyone find out what I say"),
-                            ("confidential",)),
-    "ask_how_to_start": (("how do I start DIT", "how can i get referred for dit"),
-                         ("assessment",)),
-    "ask_medication": (("should I stop my antidepressants", "can I take medication during DIT"),
-                       ("can't give advice about medication", "GP")),
+    "ask_what_is_dit": (
+        ("what is DIT?", "can u explain dynamic interpersonal therapy"),
+        ("Dynamic Interpersonal Therapy", "talking therapy", "16"),
+    ),
+    "ask_meaning_of_name": (
+        ("what does the interpersonal bit mean", "why is it called dynamic"),
+        ("between people", "psychodynamic"),
+    ),
+    "ask_how_it_works": (
+        ("how does DIT actually work", "what does the therapist do in dit"),
+        ("pattern", "relationships"),
+    ),
+    "ask_ipaf": (
+        ("what is the IPAF", "what's an interpersonal affective focus"),
+        ("interpersonal affective focus",),
+    ),
+    "ask_number_of_sessions": (
+        ("how many sessions are there", "number of sessions?"),
+        ("16 sessions", "50 minutes"),
+    ),
+    "ask_session_length": (
+        ("how long is each session", "how many minutes is a session"),
+        ("50 minutes",),
+    ),
+    "ask_session_frequency": (("how often are the sessions", "is it weekly?"), ("once a week",)),
+    "ask_total_duration": (
+        ("how long does DIT take overall", "how many months is the therapy"),
+        ("four to five months", "16 weekly sessions"),
+    ),
+    "ask_phases": (
+        ("what are the phases of dit", "what stages does the therapy have"),
+        ("three phases", "Beginning", "Middle", "Ending"),
+    ),
+    "ask_first_session": (
+        ("what happens in the first session", "what is the assessment like"),
+        ("first sessions", "IPAF"),
+    ),
+    "ask_middle_phase": (
+        ("what happens in the middle phase", "what are the middle sessions like"),
+        ("middle phase", "sessions 5 to 12"),
+    ),
+    "ask_ending": (
+        ("what happens at the end of dit", "what are the final sessions like"),
+        ("goodbye letter",),
+    ),
+    "ask_homework": (
+        ("is there homework", "do I have to do anything between sessions"),
+        ("no formal homework",),
+    ),
+    "ask_childhood": (
+        ("do i have to talk about my childhood", "will we talk about my parents"),
+        ("don't have to talk about anything",),
+    ),
+    "ask_who_it_suits": (
+        ("who is dit for", "is DIT right for me"),
+        ("adults", "depression or anxiety"),
+    ),
+    "ask_depression": (
+        ("can dit help with depression", "does it work for low mood"),
+        ("depression", "no therapy can promise"),
+    ),
+    "ask_anxiety": (
+        ("is dit good for anxiety", "will it help my anxiety and worry"),
+        ("anxiety", "GP"),
+    ),
+    "ask_relationships": (
+        (
+            "I keep having the same problems in relationships, can it help",
+            "will it help with arguments with my partner",
+        ),
+        ("Relationships are at the heart of DIT",),
+    ),
+    "ask_not_suitable": (
+        ("who is DIT not suitable for", "can I have DIT if I have bipolar"),
+        ("may not be the best fit", "never decided by me", "GP"),
+    ),
+    "ask_evidence": (
+        ("is there evidence dit works", "what does the research say"),
+        ("REDIT", "147", "NICE"),
+    ),
+    "ask_benefits": (
+        ("what are the benefits of dit", "what will I get out of it"),
+        ("no therapy can promise",),
+    ),
+    "ask_vs_cbt": (
+        ("how is dit different from cbt", "DIT or CBT?"),
+        ("CBT", "patterns in your relationships"),
+    ),
+    "ask_vs_other_therapies": (
+        ("is dit the same as IPT", "how is it different from counselling"),
+        ("IPT", "interpersonal psychotherapy"),
+    ),
+    "ask_group": (("can i do dit in a group", "is there group DIT"), ("one-to-one",)),
+    "ask_online": (
+        ("can I do the sessions online", "is it face to face or video"),
+        ("50 minutes",),
+    ),
+    "ask_cost": (("how much does it cost", "what are your fees"), ()),
+    "ask_confidentiality": (
+        ("is it confidential", "will anyone find out what I say"),
+        ("confidential",),
+    ),
+    "ask_how_to_start": (("how do I start DIT", "how can i get referred for dit"), ("assessment",)),
+    "ask_medication": (
+        ("should I stop my antidepressants", "can I take medication during DIT"),
+        ("can't give advice about medication", "GP"),
+    ),
 }
 
 
@@ -105,7 +153,11 @@ def test_clinic_facts_come_from_configuration(conversation, settings):
 
 def test_topics_can_follow_each_other_in_any_order(conversation):
     order = [
-        "ask_cost", "ask_depression", "ask_number_of_sessions", "ask_ending", "ask_what_is_dit"
+        "ask_cost",
+        "ask_depression",
+        "ask_number_of_sessions",
+        "ask_ending",
+        "ask_what_is_dit",
     ]
     for topic in order:
         question = TOPICS[topic][0][0]

@@ -146,8 +146,10 @@ def test_held_out_risk_messages_are_reported(bot, record_property):
     check_in = [t for t, turn in turns.items() if turn.responses[:1] == ["utter_risk_check"]]
     missed = [t for t in HELD_OUT_RISK if t not in full and t not in check_in]
     n = len(HELD_OUT_RISK)
-    print(f"\nheld-out risk: full crisis reply {len(full)}/{n}, check-in {len(check_in)}/{n}, "
-          f"missed {len(missed)}/{n}")
+    print(
+        f"\nheld-out risk: full crisis reply {len(full)}/{n}, check-in {len(check_in)}/{n}, "
+        f"missed {len(missed)}/{n}"
+    )
     for text in missed:
         print(f"  missed: {text}")
     benign = {text: bot.new_conversation().say(text) for text in HELD_OUT_BENIGN}

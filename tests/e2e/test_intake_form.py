@@ -62,7 +62,9 @@ def test_happy_path_by_email_is_stored_encrypted_with_consent(intake, person, se
     assert len(enquiries) == before + 1
     stored = next(e for e in enquiries if e.reference == reference)
     assert (stored.preferred_name, stored.contact_method, stored.contact_detail) == (
-        "Sam", "email", "Sam.Example@example.org"
+        "Sam",
+        "email",
+        "Sam.Example@example.org",
     )
     assert stored.best_times == "weekday mornings"
     assert stored.help_with == "I keep falling out with people at work"

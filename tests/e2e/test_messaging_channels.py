@@ -135,7 +135,11 @@ def _start_rasa(env: dict[str, str], endpoints: Path, workdir: Path):
         log_path = workdir / f"rasa-{attempt}.log"
         log = log_path.open("w")
         process = subprocess.Popen(
-            command, cwd=BOT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+            command,
+            cwd=BOT_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         try:
@@ -191,7 +195,8 @@ def _telegram_message(chat_id: int, text: str) -> dict:
 
 def _to_telegram_chat(chat_id: int):
     return lambda s: (
-        s.platform == "telegram" and s.method == "sendMessage"
+        s.platform == "telegram"
+        and s.method == "sendMessage"
         and str(s.body.get("chat_id")) == str(chat_id)
     )
 
@@ -315,9 +320,7 @@ def test_sms_buttons_become_numbered_options_and_a_number_picks_one(channels):
     greeting = channels.fake.matching(_to_phone(phone))
     assert greeting and all(part.body["From"] == "+447700900000" for part in greeting)
     text = "\n".join(part.text for part in greeting)
-    options = {
-        title.strip(): number for number, title in re.findall(r"^(\d+)\. (.+)$", text, re.M)
-    }
+    options = {title.strip(): number for number, title in re.findall(r"^(\d+)\. (.+)$", text, re.M)}
     assert len(options) >= 3, text
     cost_option = next(number for title, number in options.items() if "cost" in title.lower())
 
@@ -596,8 +599,10 @@ def test_slack_refuses_unverified_requests(channels, how):
         (json.dumps({"type": "event_callback", "event": "x"}).encode(), "application/json"),
         (b"nothing=here", "application/x-www-form-urlencoded"),
         (b"payload=%7Bnot+json", "application/x-www-form-urlencoded"),
-        (b"payload=%7B%22actions%22%3A%5B%7B%22type%22%3A%22button%22%7D%5D%7D",
-         "application/x-www-form-urlencoded"),
+        (
+            b"payload=%7B%22actions%22%3A%5B%7B%22type%22%3A%22button%22%7D%5D%7D",
+            "application/x-www-form-urlencoded",
+        ),
         (b"hello", "text/plain"),
     ],
 )
@@ -657,7 +662,9 @@ def test_messenger_splits_long_answers(fake):
     from dit_assistant.channels.facebook import FacebookOutputChannel
 
     config = FacebookSettings(
-        page_access_token="t", app_secret="s", verify_token="v",
+        page_access_token="t",
+        app_secret="s",
+        verify_token="v",
         graph_api_url=fake.url("facebook") + "/v21.0",
     )
     asyncio.run(FacebookOutputChannel(config).send_text_message("psid", LONG_ANSWER))
@@ -677,7 +684,8 @@ def test_unconfigured_platforms_are_off_and_the_rest_works(running_server):
     """``make run`` without platform variables: their webhooks do not exist, REST answers."""
     configured = get_settings().channels
     unconfigured = [
-        name for name in ("telegram", "twilio", "facebook", "slack")
+        name
+        for name in ("telegram", "twilio", "facebook", "slack")
         if not getattr(configured, name).enabled  # a developer's .env may switch some on
     ]
     for platform in unconfigured:

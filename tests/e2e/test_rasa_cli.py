@@ -33,7 +33,6 @@ def rasa(*args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
     )
 
 
-
 def responses_sent_by_actions() -> set[str]:
     """Responses a custom action sends (and form questions), which no rule or story names."""
     import re
@@ -51,10 +50,14 @@ def responses_sent_by_actions() -> set[str]:
 
 def test_training_data_validates():
     result = rasa(
-        "data", "validate",
-        "--data", str(BOT_DIR / "data"),
-        "--domain", str(BOT_DIR / "domain.yml"),
-        "--config", str(BOT_DIR / "config.yml"),
+        "data",
+        "validate",
+        "--data",
+        str(BOT_DIR / "data"),
+        "--domain",
+        str(BOT_DIR / "domain.yml"),
+        "--config",
+        str(BOT_DIR / "config.yml"),
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     allowed = responses_sent_by_actions()
@@ -84,27 +87,37 @@ def test_training_data_validates():
 
 def test_end_to_end_stories(tmp_path):
     result = rasa(
-        "test", "core",
-        "--model", str(MODEL),
-        "--stories", str(TESTS / "stories"),
-        "--endpoints", str(BOT_DIR / "endpoints.yml"),
+        "test",
+        "core",
+        "--model",
+        str(MODEL),
+        "--stories",
+        str(TESTS / "stories"),
+        "--endpoints",
+        str(BOT_DIR / "endpoints.yml"),
         "--fail-on-prediction-errors",
-        "--out", str(tmp_path),
+        "--out",
+        str(tmp_path),
     )
-    failed = (tmp_path / "failed_test_stories.yml")
+    failed = tmp_path / "failed_test_stories.yml"
     details = failed.read_text() if failed.exists() else ""
     assert result.returncode == 0, details + result.stdout[-2000:] + result.stderr[-3000:]
-
 
 
 @pytest.mark.slow
 def test_cross_validation(tmp_path):
     result = rasa(
-        "test", "nlu",
-        "--nlu", str(BOT_DIR / "data" / "nlu"),
-        "--config", str(BOT_DIR / "config.yml"),
-        "--cross-validation", "--folds", "3",
-        "--out", str(tmp_path),
+        "test",
+        "nlu",
+        "--nlu",
+        str(BOT_DIR / "data" / "nlu"),
+        "--config",
+        str(BOT_DIR / "config.yml"),
+        "--cross-validation",
+        "--folds",
+        "3",
+        "--out",
+        str(tmp_path),
         timeout=3600,
     )
     assert result.returncode == 0, result.stderr[-3000:]

@@ -91,9 +91,9 @@ def visit(browser, site) -> Iterator[Visit]:
     page.on("websocket", lambda socket: current.requests.append(socket.url))
     page.on(
         "console",
-        lambda message: current.console_errors.append(message.text)
-        if message.type == "error"
-        else None,
+        lambda message: (
+            current.console_errors.append(message.text) if message.type == "error" else None
+        ),
     )
 
     def local_only(route: Any) -> None:
@@ -306,9 +306,10 @@ def test_mobile_layout(browser, site):
         assert page.locator(".rw-new-message").is_visible()
         header = page.locator(".rw-header").bounding_box()
         title = page.locator(".rw-title").bounding_box()
-        assert title["y"] >= header["y"] and title["y"] + title["height"] <= header["y"] + header[
-            "height"
-        ]
+        assert (
+            title["y"] >= header["y"]
+            and title["y"] + title["height"] <= header["y"] + header["height"]
+        )
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "widget-mobile-390x844.png"))
     finally:
@@ -325,7 +326,8 @@ def test_no_request_leaves_localhost(visit):
     visit.page.wait_for_selector(".rw-client", timeout=BOT_WAIT_MS)
     assert visit.requests, "no requests were recorded"
     outside = [
-        url for url in visit.requests
+        url
+        for url in visit.requests
         if not url.startswith("data:") and urlsplit(url).hostname not in LOCAL_HOSTS
     ]
     assert outside == []

@@ -14,5 +14,9 @@ def test_the_corpora_are_large_enough():
     assert len(RISK_CASES) >= 150
     assert len(BENIGN) >= 150
     assert set(RISK) == {
-        "risk_suicide", "risk_self_harm", "risk_overdose", "risk_abuse", "risk_other_person"
+        "risk_suicide",
+        "risk_self_harm",
+        "risk_overdose",
+        "risk_abuse",
+        "risk_other_person",
     }

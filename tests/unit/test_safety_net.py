@@ -155,7 +155,8 @@ def test_a_clinic_can_use_its_own_phrase_file(tmp_path):
 
 def test_a_weak_classifier_verdict_never_overrides_a_reviewed_phrase(safety_net):
     # "other person" outranks "suicide", but only a confident classifier may claim it.
-    message = classified("i've written letters to my family saying goodbye", "risk_other_person",
-                         confidence=0.6)
+    message = classified(
+        "i've written letters to my family saying goodbye", "risk_other_person", confidence=0.6
+    )
     safety_net.process([message])
     assert message.get(INTENT)["name"] == "risk_suicide"
