@@ -111,7 +111,12 @@ def wait_until_up(url: str, processes: Sequence[subprocess.Popen], timeout: floa
     while time.monotonic() < deadline:
         for process in processes:
             if process.poll() is not None:
-                name = " ".join(process.args[2:4])
+                command = process.args
+                name = (
+                    " ".join(map(str, command[2:4]))
+                    if isinstance(command, (list, tuple))
+                    else str(command)
+                )
                 raise RuntimeError(f"{name} exited with {process.returncode}")
         try:
             with urllib.request.urlopen(url, timeout=2):

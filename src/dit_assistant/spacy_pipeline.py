@@ -14,6 +14,10 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 PIPELINE_PACKAGE = "en_dit_lookup"
 PIPELINE_VERSION = "1.1.0"
@@ -44,7 +48,7 @@ def build(directory: Path) -> Path:
     return directory
 
 
-def _add_common_words(nlp) -> None:
+def _add_common_words(nlp: Language) -> None:
     from spacy.lookups import load_lookups
 
     probabilities = load_lookups("en", ["lexeme_prob"]).get_table("lexeme_prob")
