@@ -4,9 +4,14 @@ fake platforms of the end-to-end tests read what the bot sent."""
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
 from dit_assistant.channels.common import (
     numbered_options,
     offered_buttons,
+    resolve_numbered_reply,
     split_message,
 )
 from dit_assistant.settings import load_settings
@@ -62,3 +67,53 @@ def test_recorded_text_of_each_platform():
     assert Sent("telegram", "sendMessage", {}, {"text": "a"}).text == "a"
     assert Sent("twilio", "Messages.json", {}, {"Body": "b"}).text == "b"
     assert Sent("facebook", "messages", {}, {"message": {"text": "c"}}).text == "c"
+
+
+class _Agent:
+    """What ``resolve_numbered_reply`` needs of Rasa's agent: its tracker store."""
+
+    def __init__(self, tracker_store: object) -> None:
+        self.tracker_store = tracker_store
+
+
+@pytest.mark.parametrize(
+    ("reply", "resolved"),
+    [
+        ("1", "/ask_what_is_dit"),
+        ("2", "/ask_cost"),
+        (" 3 ", "/x"),
+        ("2.", "/ask_cost"),
+        ("2)", "/ask_cost"),
+        ("0", "0"),  # not an option: reaches the bot as typed
+        ("4", "4"),
+        ("16", "16"),
+        ("two", "two"),
+        ("2 please", "2 please"),
+    ],
+)
+def test_a_number_reply_picks_the_option_with_that_number(reply, resolved):
+    from rasa.core.tracker_store import InMemoryTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    first = [{"title": "What is DIT?", "payload": "/ask_what_is_dit"}]
+    second = [{"title": "Cost", "payload": "/ask_cost"}, {"title": "Start", "payload": "/x"}]
+    events = [
+        UserUttered("hello"),
+        BotUttered("one", {"buttons": first}),
+        BotUttered("two", {"buttons": second}),
+        ActionExecuted("action_listen"),
+    ]
+    store = InMemoryTrackerStore(Domain.empty())
+    asyncio.run(store.save(DialogueStateTracker.from_events("sms-1", events)))
+    assert asyncio.run(resolve_numbered_reply(_Agent(store), "sms-1", reply)) == resolved
+
+
+def test_a_number_without_a_conversation_is_left_as_typed():
+    from rasa.core.tracker_store import InMemoryTrackerStore
+    from rasa.shared.core.domain import Domain
+
+    store = InMemoryTrackerStore(Domain.empty())
+    assert asyncio.run(resolve_numbered_reply(_Agent(store), "nobody", "1")) == "1"
+    assert asyncio.run(resolve_numbered_reply(object(), "nobody", "1")) == "1"
