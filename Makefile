@@ -1,4 +1,5 @@
-# The DIT assistant. `make run` to start it, `make test` to test it; both set up what is missing.
+# The DIT assistant. `make run` to start it, `make check` for the quick checks, `make test` to test
+# everything; all set up what is missing.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -13,16 +14,20 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install run test chat train clean bench web
+.PHONY: help install run check test evaluate chat train clean bench web
 
 help:
-	@echo "make run    set up, train if needed, and start the assistant on localhost"
-	@echo "make test   set up, train if needed, and run the whole test suite"
-	@echo "make chat   talk to the assistant in this terminal"
-	@echo "make web    install the website chat widget (npm), also done by run and test"
-	@echo "make train  train the model (only when bot/ data or config changed)"
-	@echo "make bench  measure response times and memory against their targets"
-	@echo "make clean  remove the virtual environment, models and caches"
+	@echo "make run       set up, train if needed, and start the assistant on localhost"
+	@echo "make check     quick checks, no model or servers (under 2 minutes): ruff check,"
+	@echo "               ruff format --check, mypy over src and bot/actions, the unit tests"
+	@echo "make test      set up, train if needed, and run the whole test suite: the unit,"
+	@echo "               bot (trained model) and e2e (servers, Chromium, PostgreSQL) tiers"
+	@echo "make evaluate  NLU cross-validation: trains three models (several minutes)"
+	@echo "make chat      talk to the assistant in this terminal"
+	@echo "make web       install the website chat widget (npm), also done by run and test"
+	@echo "make train     train the model (only when bot/ data or config changed)"
+	@echo "make bench     measure response times and memory against their targets"
+	@echo "make clean     remove the virtual environment, models and caches"
 
 $(VENV)/bin/python:
 	@python=$$(scripts/find-python310) && echo "Creating $(VENV) with $$python" && "$$python" -m venv $(VENV)
@@ -74,14 +79,28 @@ $(VENV)/.system: scripts/install-system-packages | $(VENV)/bin/python
 	scripts/install-system-packages
 	@touch $@
 
+# The quick loop: lint, formatting, types and tests/unit (no model, no subprocess, no server).
+check: $(VENV)/.spacy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+# Every tier: tests/unit, tests/bot (the trained model in process) and tests/e2e (servers,
+# Chromium, PostgreSQL, the rasa command). The cross-validation (marked slow) trains three
+# models: it is make evaluate's, not make test's.
 test: $(MODEL) $(VENV)/.system $(WEBCHAT)
-	$(VENV)/bin/ruff check src bot tests
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# NLU cross-validation, with its figures printed (docs/nlu-evaluation.md).
+evaluate: $(VENV)/.spacy
+	$(PY) -m pytest -m slow -s $(PYTEST_ARGS)
 
 # Speed and memory against the targets in bench/rest_latency.py (not part of make test).
 bench: $(MODEL) $(WEBCHAT)
 	$(PY) bench/rest_latency.py
 
 clean:
-	rm -rf $(VENV) models .rasa .pytest_cache results web/node_modules web/site/vendor
+	rm -rf $(VENV) models .rasa .pytest_cache .mypy_cache .ruff_cache results web/node_modules \
+		web/site/vendor
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

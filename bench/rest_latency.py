@@ -131,7 +131,10 @@ def run(turns: int, senders: int) -> list[Result]:
     with (workdir / "serve.log").open("w") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "dit_assistant.serve", "--port", str(port)],
-            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
             started = time.perf_counter()

@@ -60,7 +60,11 @@ class ValidateFitCheckForm(FormValidationAction):
         return "validate_fit_check_form"
 
     def _validate(
-        self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+        self,
+        slot: str,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
         if already_accepted(value, tracker):
@@ -73,14 +77,18 @@ class ValidateFitCheckForm(FormValidationAction):
         dispatcher.utter_message(response=response or "utter_fit_check_unclear")
         return {slot: None}
 
-    async def validate_fit_focus(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
+    async def validate_fit_focus(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return self._validate("fit_focus", value, dispatcher, tracker, domain)
 
-    async def validate_fit_weekly(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
+    async def validate_fit_weekly(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return self._validate("fit_weekly", value, dispatcher, tracker, domain)
 
     async def validate_fit_specialist(
-        self, value: Any, dispatcher, tracker, domain
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         return self._validate("fit_specialist", value, dispatcher, tracker, domain)
 

@@ -98,8 +98,27 @@ def interruption_response(tracker: Tracker, domain: DomainDict) -> str | None:
 # Openings of a question. "when" is left out: "when I'm off work" answers "when can we call?".
 _QUESTION_OPENINGS = frozenset(
     {
-        "what", "whats", "what's", "how", "hows", "how's", "is", "are", "am", "can", "could",
-        "do", "does", "did", "will", "would", "should", "who", "why", "where", "which",
+        "what",
+        "whats",
+        "what's",
+        "how",
+        "hows",
+        "how's",
+        "is",
+        "are",
+        "am",
+        "can",
+        "could",
+        "do",
+        "does",
+        "did",
+        "will",
+        "would",
+        "should",
+        "who",
+        "why",
+        "where",
+        "which",
     }
 )
 
@@ -361,8 +380,17 @@ def _field_named_in(text: str) -> str | None:
     """'can I change my email' -> 'intake_contact_detail'."""
     words = text.lower()
     cues = (
-        ("intake_contact_method", ("contact method", "how to contact", "call me instead",
-                                   "email me instead", "text me instead", "method")),
+        (
+            "intake_contact_method",
+            (
+                "contact method",
+                "how to contact",
+                "call me instead",
+                "email me instead",
+                "text me instead",
+                "method",
+            ),
+        ),
         ("intake_contact_detail", ("email", "e-mail", "address", "number", "phone", "mobile")),
         ("intake_best_times", ("time", "when", "morning", "afternoon", "evening")),
         ("intake_help_with", ("help with", "what i'd like", "reason", "about me")),
@@ -395,13 +423,17 @@ class ActionAskIntakeConfirmed(Action):
             f"• What you'd like help with: {help_with}",
             "Is this right?",
         ]
-        buttons = [{"title": "Yes, send it", "payload": "/affirm"}] + [
-            {
-                "title": f"Change: {label}",
-                "payload": f'/intake_change{{"intake_field": "{field}"}}',
-            }
-            for field, label in EDITABLE_FIELDS.items()
-        ] + [{"title": "Cancel", "payload": "/stop_form"}]
+        buttons = (
+            [{"title": "Yes, send it", "payload": "/affirm"}]
+            + [
+                {
+                    "title": f"Change: {label}",
+                    "payload": f'/intake_change{{"intake_field": "{field}"}}',
+                }
+                for field, label in EDITABLE_FIELDS.items()
+            ]
+            + [{"title": "Cancel", "payload": "/stop_form"}]
+        )
         dispatcher.utter_message(text="\n".join(lines), buttons=buttons)
         return []
 

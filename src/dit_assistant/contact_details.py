@@ -25,10 +25,29 @@ _METHOD_WORDS = {
 
 _SKIP_WORDS = frozenset(
     {
-        "skip", "skip it", "skip this", "skip this one", "skip that question", "next question",
-        "no", "nope", "nothing", "none", "n/a", "na", "pass", "i'll pass", "rather not",
-        "i'd rather not", "id rather not", "rather not say", "prefer not to say",
-        "i'd prefer not to say", "no thanks", "not now", "-",
+        "skip",
+        "skip it",
+        "skip this",
+        "skip this one",
+        "skip that question",
+        "next question",
+        "no",
+        "nope",
+        "nothing",
+        "none",
+        "n/a",
+        "na",
+        "pass",
+        "i'll pass",
+        "rather not",
+        "i'd rather not",
+        "id rather not",
+        "rather not say",
+        "prefer not to say",
+        "i'd prefer not to say",
+        "no thanks",
+        "not now",
+        "-",
     }
 )
 
@@ -103,7 +122,7 @@ def normalise_name(text: str | None) -> str | None:
     name = clean_text(text)
     for prefix in ("my name is ", "my names ", "i'm ", "im ", "i am ", "call me ", "it's ", "its "):
         if name.lower().startswith(prefix):
-            name = name[len(prefix):]
+            name = name[len(prefix) :]
             break
     name = name.strip(" .,!")
     if not name or len(name) > MAX_NAME_LENGTH:
@@ -124,4 +143,3 @@ def normalise_free_text(text: str | None, limit: int) -> str | None:
 def is_skip(text: str | None) -> bool:
     """True when someone prefers not to answer an optional question."""
     return clean_text(text).lower().strip(" .!") in _SKIP_WORDS
-

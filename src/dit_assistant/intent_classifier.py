@@ -22,9 +22,7 @@ def _has_features(message: Message) -> bool:
     return any(f is not None and f.features.shape[-1] > 0 for f in (sentence, dense_sentence))
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class RobustLogisticRegressionClassifier(LogisticRegressionClassifier):
     """Logistic regression over the sparse features; featureless messages fall back."""
 

@@ -44,8 +44,9 @@ class IntentConfidenceGate(GraphComponent):
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
-            intent = message.get(INTENT) or {}
-            minimum = self._minimum.get(intent.get("name"))
+            intent: dict[str, Any] = message.get(INTENT) or {}
+            name = intent.get("name")
+            minimum = self._minimum.get(name) if isinstance(name, str) else None
             if minimum is not None and float(intent.get("confidence") or 0.0) < minimum:
                 message.set(
                     INTENT,

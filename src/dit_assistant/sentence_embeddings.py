@@ -100,9 +100,7 @@ def _batches(items: list[Message], size: int) -> Iterable[list[Message]]:
         yield items[start : start + size]
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     """Adds one sentence embedding per message text, for classifiers that read sentence features."""
 

@@ -73,19 +73,31 @@ def rasa_server_command(
     """``cors``: origins of pages allowed to call the server from a browser (the widget)."""
     return _rasa(
         "run",
-        "--model", str(model),
-        "--endpoints", str(endpoints),
-        "--credentials", str(BOT_DIR / "credentials.yml"),
-        "--interface", HOST,
-        "--port", str(port),
+        "--model",
+        str(model),
+        "--endpoints",
+        str(endpoints),
+        "--credentials",
+        str(BOT_DIR / "credentials.yml"),
+        "--interface",
+        HOST,
+        "--port",
+        str(port),
         *(["--cors", *cors] if cors else []),
     )
 
 
 def web_server_command(port: int, socket_url: str) -> list[str]:
     """The demo clinic page with the chat widget (``dit_assistant.web``)."""
-    return [sys.executable, "-m", "dit_assistant.web", "--port", str(port),
-            "--socket-url", socket_url]
+    return [
+        sys.executable,
+        "-m",
+        "dit_assistant.web",
+        "--port",
+        str(port),
+        "--socket-url",
+        socket_url,
+    ]
 
 
 def dashboard_command(port: int) -> list[str]:
@@ -99,7 +111,12 @@ def wait_until_up(url: str, processes: Sequence[subprocess.Popen], timeout: floa
     while time.monotonic() < deadline:
         for process in processes:
             if process.poll() is not None:
-                name = " ".join(process.args[2:4])
+                command = process.args
+                name = (
+                    " ".join(map(str, command[2:4]))
+                    if isinstance(command, (list, tuple))
+                    else str(command)
+                )
                 raise RuntimeError(f"{name} exited with {process.returncode}")
         try:
             with urllib.request.urlopen(url, timeout=2):
@@ -160,7 +177,7 @@ def serve(rasa_port: int) -> int:
             "\nThe DIT assistant is running.\n"
             f"  Chat over REST:  curl -s -X POST {base}/webhooks/rest/webhook "
             "-H 'Content-Type: application/json' "
-            "-d '{\"sender\": \"me\", \"message\": \"hello\"}'\n"
+            '-d \'{"sender": "me", "message": "hello"}\'\n'
             f"  Socket.IO:       {base}/socket.io\n"
             f"  Clinic page:     {web_url}/ (a demo page with the chat widget)\n"
             f"  Action server:   http://{HOST}:{action_port}\n"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 import yaml
@@ -427,7 +427,10 @@ def _store_settings(env: dict[str, str], raw_profile: dict[str, Any]) -> dict[st
     }
 
 
-def _platform(cls: type[PlatformSettings], env: dict[str, str]) -> PlatformSettings:
+Platform = TypeVar("Platform", bound=PlatformSettings)
+
+
+def _platform(cls: type[Platform], env: dict[str, str]) -> Platform:
     values: dict[str, Any] = {}
     for item in fields(cls):
         name = cls.env_name(item.name)

@@ -14,6 +14,10 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 PIPELINE_PACKAGE = "en_dit_lookup"
 PIPELINE_VERSION = "1.1.0"
@@ -44,7 +48,7 @@ def build(directory: Path) -> Path:
     return directory
 
 
-def _add_common_words(nlp) -> None:
+def _add_common_words(nlp: Language) -> None:
     from spacy.lookups import load_lookups
 
     probabilities = load_lookups("en", ["lexeme_prob"]).get_table("lexeme_prob")
@@ -61,15 +65,32 @@ def install() -> None:
         out = Path(tmp) / "dist"
         out.mkdir()
         subprocess.run(
-            [sys.executable, "-m", "spacy", "package", str(source), str(out),
-             "--build", "wheel", "--force"],
+            [
+                sys.executable,
+                "-m",
+                "spacy",
+                "package",
+                str(source),
+                str(out),
+                "--build",
+                "wheel",
+                "--force",
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
         )
         wheel = next(out.glob(f"{PIPELINE_PACKAGE}-{PIPELINE_VERSION}/dist/*.whl"))
         subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--no-deps", "--force-reinstall",
-             "--quiet", str(wheel)],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--no-deps",
+                "--force-reinstall",
+                "--quiet",
+                str(wheel),
+            ],
             check=True,
         )
 

@@ -2,8 +2,8 @@
 
 Only questions from sources in the ``train`` part (see ``split.py``) are written, to
 ``bot/data/nlu/real_questions.yml``; the dev and test parts are never trained on. A question
-whose wording was filed under two topics (two sources asking the same thing) is left out, and
-so is anything the assistant should meet with a person rather than an answer.
+whose wording was filed under two topics, or that a dev or test source also asks word for word,
+is left out, and so is anything the assistant should meet with a person rather than an answer.
 Run ``python tests/real_questions/export_training.py`` after ``split.py``.
 """
 
@@ -32,10 +32,11 @@ def main() -> None:
     questions = load_questions("train")
     for question in questions:
         topics_of[question.text.lower()].add(question.topic)
+    held_out = {q.text.lower() for q in load_questions() if q.part != "train"}
     by_intent: dict[str, list[str]] = defaultdict(list)
     for question in questions:
         key = question.text.lower()
-        if len(topics_of[key]) > 1 or question.text in LEFT_OUT:
+        if len(topics_of[key]) > 1 or key in held_out or question.text in LEFT_OUT:
             continue
         if question.text not in by_intent[intent(question.topic)]:
             by_intent[intent(question.topic)].append(question.text)

@@ -57,11 +57,16 @@ def main() -> None:
             part = part_of[domain(source["url"])]
             id_line = re.compile(rf"(?m)^( *)(- id: {re.escape(source['id'])}[ \t]*(?:#.*)?\n)")
             text = id_line.sub(
-                lambda m, p=part: f"{m.group(1)}{m.group(2)}{m.group(1)}  part: {p}\n", text, count=1
+                lambda m, p=part: f"{m.group(1)}{m.group(2)}{m.group(1)}  part: {p}\n",
+                text,
+                count=1,
             )
         path.write_text(text, "utf-8")
     sizes = Counter(part_of[d] for d in counts.elements())
-    print(f"{total} questions: " + ", ".join(f"{p} {n} ({n / total:.0%})" for p, n in sizes.items()))
+    print(
+        f"{total} questions: " + ", ".join(f"{p} {n} ({n / total:.0%})" for p, n in sizes.items())
+    )
+
 
 if __name__ == "__main__":
     main()

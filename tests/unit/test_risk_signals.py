@@ -96,9 +96,7 @@ def test_a_weak_runner_up_becomes_the_honest_fallback(detector):
     assert message.get(INTENT)["name"] == "nlu_fallback"
 
 
-@pytest.mark.parametrize(
-    ("confidence", "expected"), [(0.5, "risk_check"), (0.9, "risk_suicide")]
-)
+@pytest.mark.parametrize(("confidence", "expected"), [(0.5, "risk_check"), (0.9, "risk_suicide")])
 def test_a_classifier_only_risk_verdict_with_a_signal_is_graded_as_before(
     detector, confidence, expected
 ):

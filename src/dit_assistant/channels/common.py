@@ -32,9 +32,7 @@ def disabled_blueprint(platform_name: str, platform: PlatformSettings) -> Bluepr
     how an unconfigured platform stays off without stopping the others.
     """
     if platform.partly_configured:
-        logger.warning(
-            "%s channel is off: %s not set", platform_name, ", ".join(platform.missing)
-        )
+        logger.warning("%s channel is off: %s not set", platform_name, ", ".join(platform.missing))
     else:
         logger.info("%s channel is off: not configured", platform_name)
     return Blueprint(f"{platform_name.lower()}_webhook_off")

@@ -158,7 +158,7 @@ class FacebookChannel(FacebookInput):
         super().__init__(config.verify_token, config.app_secret, config.page_access_token)
         self.config = config
 
-    def get_output_channel(self) -> FacebookOutputChannel | None:  # type: ignore[override]
+    def get_output_channel(self) -> FacebookOutputChannel | None:
         return FacebookOutputChannel(self.config) if self.config.enabled else None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:

@@ -121,7 +121,7 @@ class SlackChannel(SlackInput):
                 slack_signing_secret=config.signing_secret,
             )
 
-    def get_output_channel(  # type: ignore[override]
+    def get_output_channel(
         self, channel: str | None = None, thread_id: str | None = None
     ) -> SlackOutputChannel | None:
         if not self.config.enabled:

@@ -98,6 +98,6 @@ class SocketIOChannel(SocketIOInput):
 
         return webhook
 
-    def get_output_channel(self) -> WidgetOutput | None:  # type: ignore[override]
+    def get_output_channel(self) -> WidgetOutput | None:
         """Used by Rasa's HTTP API to send to a conversation (e.g. a reminder)."""
         return WidgetOutput(self.sio, self.bot_message_evt) if self.sio else None

@@ -114,7 +114,7 @@ class TelegramChannel(TelegramInput):
         self.config = config
         self._output: TelegramOutputChannel | None = None
 
-    def get_output_channel(self) -> TelegramOutputChannel | None:  # type: ignore[override]
+    def get_output_channel(self) -> TelegramOutputChannel | None:
         """One client for the server's lifetime (Rasa's version also re-registers the webhook)."""
         if not self.config.enabled:
             return None

@@ -111,7 +111,7 @@ class TwilioChannel(TwilioInput):
         super().__init__(config.account_sid, config.auth_token, None, debug_mode=False)
         self.config = config
 
-    def get_output_channel(self) -> None:  # type: ignore[override]
+    def get_output_channel(self) -> None:
         """No output without an incoming message: the reply goes from the number written to."""
         return None
 

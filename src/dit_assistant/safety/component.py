@@ -37,9 +37,7 @@ from dit_assistant.safety.detector import RiskDetector, get_detector
 
 CHECK_IN_INTENT = "risk_check"
 FALLBACK_INTENT = "nlu_fallback"
-_CONTACT_DETAIL = re.compile(
-    r"^\s*(?:[+(]?\d[\d\s().-]{5,}\d|[^\s@]+@[^\s@]+\.[^\s@]+)\s*$"
-)
+_CONTACT_DETAIL = re.compile(r"^\s*(?:[+(]?\d[\d\s().-]{5,}\d|[^\s@]+@[^\s@]+\.[^\s@]+)\s*$")
 
 SAFETY_NET_KEY = "safety_net"
 """Parse-data key that records which reviewed phrase fired (the phrase, never the message)."""
@@ -143,7 +141,8 @@ class SafetyNet(GraphComponent):
             return
         message.set(INTENT, {"name": replacement, "confidence": confidence}, add_to_output=True)
         message.set(
-            SAFETY_NET_KEY, {"intent": replacement, "phrase": None, "overrode": current},
+            SAFETY_NET_KEY,
+            {"intent": replacement, "phrase": None, "overrode": current},
             add_to_output=True,
         )
 

@@ -376,8 +376,7 @@ def serve(ctx: Context, port: int | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console-script entry point."""
-    try:
+    try:  # click ends every run, successful or not, with SystemExit
         cli.main(args=list(argv) if argv is not None else None, prog_name="dit-staff")
     except SystemExit as done:
         return int(done.code or 0) if not isinstance(done.code, str) else 1
-    return 0

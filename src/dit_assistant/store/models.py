@@ -8,6 +8,7 @@ parameters reveals nothing about the person without the keys (see ``store/crypto
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -23,7 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, declarative_base, relationship
 from sqlalchemy.types import TypeDecorator
 
-Base = declarative_base()
+# SQLAlchemy 1.4 has no type information: its declarative base is typed as Any.
+Base: Any = declarative_base()
 
 STATUSES = ("new", "contacted", "closed")
 CONTACT_METHODS = ("phone", "email", "text")

@@ -56,8 +56,10 @@ def main() -> int:
     except VendorError as error:
         print(f"Could not vendor the chat widget: {error}", file=sys.stderr)
         return 1
-    print(f"Chat widget copied to {WEBCHAT_BUNDLE.relative_to(WEB_DIR.parent)} "
-          f"({removed} remote font import(s) removed)")
+    print(
+        f"Chat widget copied to {WEBCHAT_BUNDLE.relative_to(WEB_DIR.parent)} "
+        f"({removed} remote font import(s) removed)"
+    )
     return 0
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Conversation
+from tests.fixtures.bot import Conversation
 
 QUESTIONS = ["utter_ask_fit_focus", "utter_ask_fit_weekly", "utter_ask_fit_specialist"]
 

@@ -12,8 +12,8 @@ import pytest
 
 from dit_assistant.store import open_database, replay_spool
 from dit_assistant.store.management import list_enquiries
-from tests.conftest import Bot, Conversation, Turn
 from tests.fixtures.actions import IntakeSetting, action_server
+from tests.fixtures.bot import Bot, Conversation, Turn
 
 REFERENCE = re.compile(r"\bDIT-[A-Z0-9]{5}\b")
 
@@ -62,7 +62,9 @@ def test_happy_path_by_email_is_stored_encrypted_with_consent(intake, person, se
     assert len(enquiries) == before + 1
     stored = next(e for e in enquiries if e.reference == reference)
     assert (stored.preferred_name, stored.contact_method, stored.contact_detail) == (
-        "Sam", "email", "Sam.Example@example.org"
+        "Sam",
+        "email",
+        "Sam.Example@example.org",
     )
     assert stored.best_times == "weekday mornings"
     assert stored.help_with == "I keep falling out with people at work"

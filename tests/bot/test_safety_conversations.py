@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import CRISIS_REPLY_BY_RISK, CRISIS_RESPONSES, load_yaml
+from tests.fixtures.bot import CRISIS_REPLY_BY_RISK, CRISIS_RESPONSES
+from tests.fixtures.data import load_yaml
 
 RISK = load_yaml("safety/risk_phrasings.yml")
 BENIGN = load_yaml("safety/benign_phrasings.yml")["benign"]
@@ -17,14 +18,6 @@ HELD_OUT_BENIGN = load_yaml("safety/heldout_benign.yml")["benign"]
 HELD_OUT_RISK_FLOOR = 0.80  # full crisis reply or gentle check-in
 HELD_OUT_BENIGN_FULL_ALARM_CEILING = 0.15
 RISK_CASES = [(category, text) for category, texts in RISK.items() for text in texts]
-
-
-def test_the_corpora_are_large_enough():
-    assert len(RISK_CASES) >= 150
-    assert len(BENIGN) >= 150
-    assert set(RISK) == {
-        "risk_suicide", "risk_self_harm", "risk_overdose", "risk_abuse", "risk_other_person"
-    }
 
 
 @pytest.mark.parametrize(("category", "text"), RISK_CASES, ids=[t[:40] for _, t in RISK_CASES])
@@ -153,8 +146,10 @@ def test_held_out_risk_messages_are_reported(bot, record_property):
     check_in = [t for t, turn in turns.items() if turn.responses[:1] == ["utter_risk_check"]]
     missed = [t for t in HELD_OUT_RISK if t not in full and t not in check_in]
     n = len(HELD_OUT_RISK)
-    print(f"\nheld-out risk: full crisis reply {len(full)}/{n}, check-in {len(check_in)}/{n}, "
-          f"missed {len(missed)}/{n}")
+    print(
+        f"\nheld-out risk: full crisis reply {len(full)}/{n}, check-in {len(check_in)}/{n}, "
+        f"missed {len(missed)}/{n}"
+    )
     for text in missed:
         print(f"  missed: {text}")
     benign = {text: bot.new_conversation().say(text) for text in HELD_OUT_BENIGN}

@@ -30,7 +30,7 @@ from dit_assistant.store import (
 )
 from dit_assistant.store.accounts import create_user
 from dit_assistant.store.database import Database
-from tests.conftest import free_port
+from tests.fixtures.ports import free_port
 from tests.fixtures.services import headless_chromium
 from tests.fixtures.store import StoreEnvironment, make_store_environment
 

@@ -1,25 +1,20 @@
 """The enquiry store on real SQLite and real PostgreSQL: schema, operations, encryption at rest,
-key rotation, the outage spool and its replay, retention, and configuration."""
+key rotation, the outage spool and its replay, and retention."""
 
 from __future__ import annotations
 
 import logging
-import re
-import shutil
 import stat
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 
-from dit_assistant.settings import DEFAULT_PROFILE, ConfigurationError, load_settings
 from dit_assistant.store import (
-    EnquiryDraft,
     EnquiryFilter,
     EnquiryNotFound,
     add_note,
@@ -35,35 +30,22 @@ from dit_assistant.store import (
 )
 from dit_assistant.store.crypto import InvalidToken, generate_key, load_cipher
 from dit_assistant.store.database import Database, alembic_config
-from dit_assistant.store.enquiries import REFERENCE_ALPHABET, new_reference, normalise_reference
-from dit_assistant.store.spool import Spool, default_spool
+from dit_assistant.store.spool import default_spool
 from tests.fixtures.services import PostgresServer, postgres_server
-from tests.fixtures.store import sqlite_down
-
-NAME = "Zelda Quartermaine"
-EMAIL = "zelda.q@example.org"
-PHONE = "+447700900461"
-HELP_WITH = "sleepless since the move, arguments with my sister"
-BEST_TIMES = "Thursday evenings after 6"
-NOTE = "Left a voicemail for Zelda on her mobile"
-PERSONAL = (NAME, EMAIL, PHONE, HELP_WITH, BEST_TIMES, NOTE, "Zelda", "Quartermaine", "zelda.q")
-REFERENCE = re.compile(r"^DIT-[23456789ABCDEFGHJKLMNPQRSTUVWXYZ]{5}$")
-
-
-def draft(**changes: object) -> EnquiryDraft:
-    values: dict[str, object] = {
-        "preferred_name": NAME,
-        "contact_method": "email",
-        "contact_detail": EMAIL,
-        "best_times": BEST_TIMES,
-        "help_with": HELP_WITH,
-        "channel": "rest",
-        "consent_at": datetime.now(timezone.utc),
-        "privacy_notice_version": "2026-01",
-        "priority": False,
-    }
-    values.update(changes)
-    return EnquiryDraft(**values)  # type: ignore[arg-type]
+from tests.fixtures.store import (
+    BEST_TIMES,
+    EMAIL,
+    HELP_WITH,
+    NAME,
+    NOTE,
+    PHONE,
+    REFERENCE,
+    assert_no_personal_data,
+    count_rows,
+    draft,
+    raw_dump,
+    sqlite_down,
+)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -80,26 +62,6 @@ def database_url(request: pytest.FixtureRequest, store_env) -> str:
 @pytest.fixture()
 def database(database_url: str) -> Database:
     return open_database(database_url)
-
-
-def count_rows(database: Database, table: str = "enquiries") -> int:
-    with database.engine.connect() as connection:
-        return connection.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
-
-
-def raw_dump(database: Database) -> str:
-    """Every value of every row of every table, as the database itself holds them."""
-    values = []
-    with database.engine.connect() as connection:
-        for table in inspect(database.engine).get_table_names():
-            for row in connection.execute(text(f"SELECT * FROM {table}")):
-                values.extend(str(value) for value in row)
-    return "\n".join(values)
-
-
-def assert_no_personal_data(where: str, content: str) -> None:
-    for secret in PERSONAL:
-        assert secret.lower() not in content.lower(), f"{secret!r} in plain text in {where}"
 
 
 # --------------------------------------------------------------------------------- schema
@@ -150,22 +112,6 @@ def test_optional_fields_may_be_missing(database: Database):
     record = get_enquiry(database, result.reference)
     assert (record.contact_method, record.contact_detail) == ("phone", PHONE)
     assert record.best_times is None and record.help_with is None
-
-
-@pytest.mark.parametrize(
-    "change",
-    [
-        {"contact_method": "pigeon"},
-        {"preferred_name": "  "},
-        {"consent_at": datetime(2026, 1, 1)},
-        {"privacy_notice_version": ""},
-    ],
-)
-def test_invalid_drafts_are_refused(store_env, change):
-    database = open_database(store_env.database_url)
-    with pytest.raises(ValueError):
-        submit_enquiry(draft(**change), database)
-    assert count_rows(database) == 0
 
 
 def test_list_filters(database: Database):
@@ -395,133 +341,3 @@ def test_next_submission_after_an_outage_empties_the_spool(interruptible, store_
     assert later.stored is True
     assert {r.reference for r in list_enquiries(database)} == {spooled.reference, later.reference}
     assert list(store_env.spool_dir.iterdir()) == []
-
-
-def test_replay_never_duplicates_a_file_that_survived_its_commit(store_env):
-    """A crash between commit and unlink leaves the file behind: replaying it adds nothing."""
-    database = open_database(store_env.database_url)
-    with sqlite_down(store_env.database_url):
-        result = submit_enquiry(draft(), database)
-    assert result.stored is False
-    spooled = store_env.spool_dir / f"{result.reference}.enquiry"
-    survivor = spooled.read_bytes()
-
-    assert replay_spool(database) == 1
-    spooled.write_bytes(survivor)
-    assert replay_spool(database) == 0
-    assert count_rows(database) == 1
-    assert not spooled.exists()
-
-
-def test_replay_gives_a_new_reference_when_the_spooled_one_was_taken(store_env):
-    database = open_database(store_env.database_url)
-    taken = submit_enquiry(draft(preferred_name="First Person"), database).reference
-    record = {
-        "version": 1,
-        "reference": taken,
-        "submission_id": "f" * 32,
-        "created_at": datetime.now(timezone.utc).isoformat(),
-        "preferred_name": "Second Person",
-        "contact_method": "phone",
-        "contact_detail": PHONE,
-        "best_times": None,
-        "help_with": None,
-        "channel": "rest",
-        "consent_at": datetime.now(timezone.utc).isoformat(),
-        "privacy_notice_version": "2026-01",
-        "priority": False,
-    }
-    default_spool().write(taken, record)
-    assert replay_spool(database) == 1
-    names = sorted(r.preferred_name for r in list_enquiries(database))
-    assert names == ["First Person", "Second Person"]
-    assert get_enquiry(database, taken).preferred_name == "First Person"
-
-
-def test_spool_unreadable_with_the_configured_keys_is_kept(store_env):
-    database = open_database(store_env.database_url)
-    Spool(store_env.spool_dir, load_cipher()).write("DIT-22222", {"reference": "DIT-22222"})
-    store_env.set(ENQUIRY_KEYS=generate_key())
-    assert replay_spool(database) == 0
-    assert (store_env.spool_dir / "DIT-22222.enquiry").exists()
-
-
-def test_spool_files_are_written_atomically(store_env, monkeypatch):
-    spool = default_spool()
-
-    def failing_replace(*_args: object) -> None:
-        raise OSError("disk full")
-
-    monkeypatch.setattr("dit_assistant.store.spool.os.replace", failing_replace)
-    with pytest.raises(OSError):
-        spool.write("DIT-33333", {"reference": "DIT-33333"})
-    assert list(store_env.spool_dir.iterdir()) == []  # no partial or temporary file left
-
-
-# ----------------------------------------------------------------------------- references
-def test_references_are_short_and_unambiguous():
-    references = {new_reference() for _ in range(2000)}
-    assert len(references) > 1990
-    assert all(REFERENCE.match(r) for r in references)
-    assert not set("".join(r[4:] for r in references)) & set("01OI")
-    assert set(REFERENCE_ALPHABET) == set("".join(r[4:] for r in references))
-    assert normalise_reference(" dit-7k3q9 ") == "DIT-7K3Q9"
-    assert normalise_reference("7k3q9") == "DIT-7K3Q9"
-
-
-# -------------------------------------------------------------------------- configuration
-def test_production_without_keys_is_a_clear_error():
-    with pytest.raises(ConfigurationError, match="DIT_ENV=production needs ENQUIRY_KEYS"):
-        load_settings(env={"DIT_ENV": "production"})
-    settings = load_settings(env={"DIT_ENV": "production", "ENQUIRY_KEYS": generate_key()})
-    assert settings.production
-
-
-def test_a_bad_key_is_named_by_position_and_never_echoed():
-    bad = "not-a-key-but-a-secret"
-    with pytest.raises(ConfigurationError, match="key number 2") as error:
-        load_settings(env={"ENQUIRY_KEYS": f"{generate_key()},{bad}"})
-    assert bad not in str(error.value)
-
-
-def test_development_key_is_generated_once_into_var(tmp_path, caplog):
-    settings = load_settings(env={"DIT_VAR_DIR": str(tmp_path)})
-    with caplog.at_level(logging.WARNING):
-        token = load_cipher(settings).encrypt("hello")
-    key_file = tmp_path / "enquiry.key"
-    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert "development" in caplog.text
-    key = key_file.read_text()
-    assert load_cipher(load_settings(env={"DIT_VAR_DIR": str(tmp_path)})).decrypt(token) == "hello"
-    assert key_file.read_text() == key
-
-
-def test_store_settings_from_environment_and_profile(tmp_path):
-    settings = load_settings(
-        env={"RETENTION_DAYS": "30", "DASHBOARD_PORT": "6001", "ENQUIRY_SPOOL_DIR": "/tmp/s"}
-    )
-    assert (settings.retention_days, settings.dashboard_port) == (30, 6001)
-    assert settings.spool_dir == Path("/tmp/s")
-    assert load_settings(env={}).retention_days == 365
-    profile = tmp_path / "clinic.yml"
-    profile.write_text(DEFAULT_PROFILE.read_text() + "\nretention_days: 90\n")
-    assert load_settings(env={"CLINIC_PROFILE": str(profile)}).retention_days == 90
-    with pytest.raises(ConfigurationError, match="RETENTION_DAYS"):
-        load_settings(env={"RETENTION_DAYS": "forever"})
-    with pytest.raises(ConfigurationError, match="DASHBOARD_PORT"):
-        load_settings(env={"DASHBOARD_PORT": "70000"})
-    with pytest.raises(ConfigurationError, match="DASHBOARD_SECURE_COOKIES"):
-        load_settings(
-            env={
-                "DIT_ENV": "production",
-                "ENQUIRY_KEYS": generate_key(),
-                "DASHBOARD_SECURE_COOKIES": "false",
-            }
-        )
-
-
-def test_spool_directory_defaults_to_var(tmp_path):
-    settings = load_settings(env={"DIT_VAR_DIR": str(tmp_path)})
-    assert settings.spool_dir == tmp_path / "spool"
-    assert settings.database_url == f"sqlite:///{tmp_path / 'dit-assistant.sqlite'}"
-    shutil.rmtree(tmp_path, ignore_errors=True)

@@ -26,11 +26,6 @@ from pathlib import Path
 import pytest
 from twilio.request_validator import RequestValidator
 
-from dit_assistant.channels.common import (
-    numbered_options,
-    offered_buttons,
-    split_message,
-)
 from dit_assistant.serve import (
     BOT_DIR,
     _environment,
@@ -43,10 +38,9 @@ from dit_assistant.settings import (
     SlackSettings,
     TwilioSettings,
     get_settings,
-    load_settings,
 )
-from tests.conftest import free_port
-from tests.fixtures.platforms import FakePlatforms, Sent, fake_platforms
+from tests.fixtures.platforms import FakePlatforms, fake_platforms
+from tests.fixtures.ports import free_port
 
 TELEGRAM_TOKEN = "123456789:TEST-telegram-token"
 TELEGRAM_SECRET = "telegram-secret-0123456789"
@@ -141,7 +135,11 @@ def _start_rasa(env: dict[str, str], endpoints: Path, workdir: Path):
         log_path = workdir / f"rasa-{attempt}.log"
         log = log_path.open("w")
         process = subprocess.Popen(
-            command, cwd=BOT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+            command,
+            cwd=BOT_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         try:
@@ -197,7 +195,8 @@ def _telegram_message(chat_id: int, text: str) -> dict:
 
 def _to_telegram_chat(chat_id: int):
     return lambda s: (
-        s.platform == "telegram" and s.method == "sendMessage"
+        s.platform == "telegram"
+        and s.method == "sendMessage"
         and str(s.body.get("chat_id")) == str(chat_id)
     )
 
@@ -321,9 +320,7 @@ def test_sms_buttons_become_numbered_options_and_a_number_picks_one(channels):
     greeting = channels.fake.matching(_to_phone(phone))
     assert greeting and all(part.body["From"] == "+447700900000" for part in greeting)
     text = "\n".join(part.text for part in greeting)
-    options = {
-        title.strip(): number for number, title in re.findall(r"^(\d+)\. (.+)$", text, re.M)
-    }
+    options = {title.strip(): number for number, title in re.findall(r"^(\d+)\. (.+)$", text, re.M)}
     assert len(options) >= 3, text
     cost_option = next(number for title, number in options.items() if "cost" in title.lower())
 
@@ -602,8 +599,10 @@ def test_slack_refuses_unverified_requests(channels, how):
         (json.dumps({"type": "event_callback", "event": "x"}).encode(), "application/json"),
         (b"nothing=here", "application/x-www-form-urlencoded"),
         (b"payload=%7Bnot+json", "application/x-www-form-urlencoded"),
-        (b"payload=%7B%22actions%22%3A%5B%7B%22type%22%3A%22button%22%7D%5D%7D",
-         "application/x-www-form-urlencoded"),
+        (
+            b"payload=%7B%22actions%22%3A%5B%7B%22type%22%3A%22button%22%7D%5D%7D",
+            "application/x-www-form-urlencoded",
+        ),
         (b"hello", "text/plain"),
     ],
 )
@@ -663,7 +662,9 @@ def test_messenger_splits_long_answers(fake):
     from dit_assistant.channels.facebook import FacebookOutputChannel
 
     config = FacebookSettings(
-        page_access_token="t", app_secret="s", verify_token="v",
+        page_access_token="t",
+        app_secret="s",
+        verify_token="v",
         graph_api_url=fake.url("facebook") + "/v21.0",
     )
     asyncio.run(FacebookOutputChannel(config).send_text_message("psid", LONG_ANSWER))
@@ -678,56 +679,13 @@ def test_slack_splits_long_answers(fake):
     _assert_split(_sent_texts(fake, "slack", 0), 3000)
 
 
-# ------------------------------------------------------------------------ without any server
-def test_split_message_prefers_paragraphs_then_sentences_then_words():
-    text = "First paragraph.\n\nSecond one. It has two sentences."
-    assert split_message(text, 1000) == [text]
-    assert split_message(text, 40) == ["First paragraph.", "Second one. It has two sentences."]
-    assert split_message(text, 22) == ["First paragraph.", "Second one.", "It has two sentences."]
-    assert split_message(text, 20)[-2:] == ["It has two", "sentences."]
-    assert split_message("a" * 25, 10) == ["a" * 10, "a" * 10, "a" * 5]
-    assert split_message("   ", 10) == []
-
-
-def test_split_message_counts_emoji_as_telegram_does():
-    parts = split_message("🙂" * 10, 10)  # each is two UTF-16 units
-    assert parts == ["🙂" * 5, "🙂" * 5]
-
-
-def test_numbered_options_and_reading_them_back():
-    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
-
-    first = [{"title": "What is DIT?", "payload": "/ask_what_is_dit"}]
-    second = [{"title": "Cost", "payload": "/ask_cost"}, {"title": "Start", "payload": "/x"}]
-    events = [
-        UserUttered("hi"),
-        BotUttered("old", {"buttons": [{"title": "Old", "payload": "/old"}]}),
-        UserUttered("hello"),
-        BotUttered("one", {"buttons": first}),
-        BotUttered("two", {"buttons": second}),
-        ActionExecuted("action_listen"),
-    ]
-    assert offered_buttons(events) == first + second
-    assert numbered_options(second, first=2).splitlines()[1:] == ["2. Cost", "3. Start"]
-
-
-def test_only_fully_configured_platforms_are_enabled():
-    channels = load_settings(
-        {"TELEGRAM_BOT_TOKEN": "1:a", "SLACK_BOT_TOKEN": "x", "SLACK_SIGNING_SECRET": "y"}
-    ).channels
-    assert not channels.telegram.enabled
-    assert channels.telegram.missing == ("TELEGRAM_WEBHOOK_SECRET",)
-    assert channels.telegram.partly_configured
-    assert channels.slack.enabled
-    assert not channels.twilio.enabled and not channels.twilio.partly_configured
-    assert "1:a" not in repr(channels)  # secrets stay out of logs
-
-
+# ------------------------------------------------------------------- the servers of make run
 def test_unconfigured_platforms_are_off_and_the_rest_works(running_server):
     """``make run`` without platform variables: their webhooks do not exist, REST answers."""
     configured = get_settings().channels
     unconfigured = [
-        name for name in ("telegram", "twilio", "facebook", "slack")
+        name
+        for name in ("telegram", "twilio", "facebook", "slack")
         if not getattr(configured, name).enabled  # a developer's .env may switch some on
     ]
     for platform in unconfigured:
@@ -737,10 +695,3 @@ def test_unconfigured_platforms_are_off_and_the_rest_works(running_server):
         assert _open(request)[0] == 404, platform
     status, reply = running_server.send(uuid.uuid4().hex, "how many sessions are there?")
     assert status == 200 and "16" in " ".join(m.get("text", "") for m in reply)
-
-
-def test_recorded_text_of_each_platform():
-    """The fake's notion of "the text" covers each platform's request shape."""
-    assert Sent("telegram", "sendMessage", {}, {"text": "a"}).text == "a"
-    assert Sent("twilio", "Messages.json", {}, {"Body": "b"}).text == "b"
-    assert Sent("facebook", "messages", {}, {"message": {"text": "c"}}).text == "c"

@@ -222,7 +222,7 @@ def test_unreachable_database_is_one_clear_line(store_env):
 
 
 def _closed_port() -> int:
-    from tests.conftest import free_port
+    from tests.fixtures.ports import free_port
 
     return free_port()
 

@@ -4,11 +4,11 @@ overrides the classifier however confident the classifier was."""
 from __future__ import annotations
 
 import pytest
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
-from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
 
 from dit_assistant.safety.component import SAFETY_NET_KEY, SafetyNet
 from dit_assistant.safety.detector import RiskDetector, get_detector, load_spec
+from tests.fixtures.messages import classified
 
 
 @pytest.fixture(scope="module")
@@ -19,13 +19,6 @@ def detector() -> RiskDetector:
 @pytest.fixture(scope="module")
 def safety_net(detector) -> SafetyNet:
     return SafetyNet(detector)
-
-
-def classified(text: str, intent: str, confidence: float = 0.99) -> Message:
-    message = Message(data={TEXT: text})
-    message.set(INTENT, {"name": intent, "confidence": confidence})
-    message.set(INTENT_RANKING_KEY, [{"name": intent, "confidence": confidence}])
-    return message
 
 
 @pytest.mark.parametrize(
@@ -160,22 +153,10 @@ def test_a_clinic_can_use_its_own_phrase_file(tmp_path):
     assert detector.detect("I want to kill myself") is None
 
 
-def test_a_weak_stop_verdict_becomes_the_fallback():
-    from dit_assistant.intent_gate import IntentConfidenceGate
-
-    gate = IntentConfidenceGate({"stop_form": 0.6})
-    weak = classified("Widget Tester", "stop_form", confidence=0.35)
-    sure = classified("cancel", "stop_form", confidence=0.95)
-    other = classified("hello", "greet", confidence=0.3)
-    gate.process([weak, sure, other])
-    assert weak.get(INTENT)["name"] == "nlu_fallback"
-    assert sure.get(INTENT)["name"] == "stop_form"
-    assert other.get(INTENT)["name"] == "greet"
-
-
 def test_a_weak_classifier_verdict_never_overrides_a_reviewed_phrase(safety_net):
     # "other person" outranks "suicide", but only a confident classifier may claim it.
-    message = classified("i've written letters to my family saying goodbye", "risk_other_person",
-                         confidence=0.6)
+    message = classified(
+        "i've written letters to my family saying goodbye", "risk_other_person", confidence=0.6
+    )
     safety_net.process([message])
     assert message.get(INTENT)["name"] == "risk_suicide"
