@@ -14,11 +14,11 @@ A risk verdict from the classifier alone (no reviewed phrase in the message) is 
   waiting list is killing me" mostly land here);
 - on a message that is only a phone number or an email address (someone answering the enquiry
   form): dropped to ``nlu_fallback``, because digits alone are no sign of risk;
-- on a message without a single word of the reviewed risk-signal list (``signals`` in
-  ``patterns.yml``), with ``require_risk_signal``: replaced by the best non-risk intent of the
-  ranking (or ``nlu_fallback`` when that is weak). Ordinary questions the classifier has no topic
-  for used to be pushed into the nearest risk intent and got a check-in; a message that signals
-  risk in words nobody listed still holds a signal word (docs/risk-precision.md has the figures).
+- only with ``require_risk_signal`` (off in ``bot/config.yml``): on a message without a single
+  word of the reviewed risk-signal list (``signals`` in ``patterns.yml``), replaced by the best
+  non-risk intent of the ranking (or ``nlu_fallback`` when that is weak). It removes some benign
+  check-ins but also misses risk worded without any listed word, so it ships switched off
+  (docs/risk-precision.md has the figures).
 """
 
 from __future__ import annotations
