@@ -220,8 +220,10 @@ class ValidateIntakeForm(FormValidationAction):
     def _change_field(
         self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
-        field = tracker.get_slot("intake_field") or _field_named_in(
-            tracker.latest_message.get("text") or ""
+        named = tracker.get_slot("intake_field")  # from a button; any other type is ignored
+        text = tracker.latest_message.get("text")
+        field = (named if isinstance(named, str) else None) or _field_named_in(
+            text if isinstance(text, str) else ""
         )
         if field not in EDITABLE_FIELDS:
             dispatcher.utter_message(response="utter_intake_choose_field")

@@ -120,6 +120,11 @@ class ClinicProfile:
 
 
 DEFAULT_WEB_PORT = 8080
+DEFAULT_MAX_MESSAGE_CHARS = 2000
+"""Longest message read, in characters; a longer one gets a kind reply and is not processed."""
+DEFAULT_MAX_REQUEST_BYTES = 256 * 1024
+"""Largest request body the Rasa server reads (Sanic, socket.io): far above any message allowed
+(2,000 characters as JSON escapes are under 25 KB) and far below Sanic's own 100 MB."""
 
 
 @dataclass(frozen=True)
@@ -240,6 +245,10 @@ class Settings:
     widget_origins: tuple[str, ...] = ()
     """Origins of the clinic's own sites that embed the widget (allowed by the Rasa server)."""
     channels: ChannelSettings = field(default_factory=ChannelSettings)
+    max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS
+    """``MAX_MESSAGE_CHARS``: longer messages are answered kindly and never processed."""
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    """``MAX_REQUEST_BYTES``: larger request bodies are refused (413) before they are read."""
 
     @property
     def production(self) -> bool:
@@ -473,6 +482,14 @@ def _web_and_channel_settings(env: dict[str, str]) -> dict[str, Any]:
     return {
         "web_port": int(raw_port),
         "widget_origins": _origins(env.get("WIDGET_ORIGINS") or ""),
+        "max_message_chars": _positive_int(
+            env.get("MAX_MESSAGE_CHARS") or DEFAULT_MAX_MESSAGE_CHARS, "MAX_MESSAGE_CHARS", 100_000
+        ),
+        "max_request_bytes": _positive_int(
+            env.get("MAX_REQUEST_BYTES") or DEFAULT_MAX_REQUEST_BYTES,
+            "MAX_REQUEST_BYTES",
+            100_000_000,
+        ),
         "channels": ChannelSettings(
             telegram=_platform(TelegramSettings, env),
             twilio=_platform(TwilioSettings, env),

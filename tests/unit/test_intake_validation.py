@@ -333,6 +333,18 @@ def test_a_change_button_names_its_field_in_a_slot():
     assert said == [] and result["intake_best_times"] is None
 
 
+@pytest.mark.parametrize("field", [{"a": 1}, ["intake_name"], 3, True])
+def test_a_change_request_naming_a_field_of_the_wrong_type_asks_which_one(field):
+    result, said = validate(
+        "intake_confirmed",
+        '/intake_change{"intake_field": {"a": 1}}',
+        intent="intake_change",
+        slots={"intake_field": field},
+    )
+    assert said == ["utter_intake_choose_field"]
+    assert result == {"intake_confirmed": None, "intake_field": None}
+
+
 def test_no_at_the_summary_without_a_field_asks_which_one():
     result, said = validate("intake_confirmed", "no", intent="deny")
     assert said == ["utter_intake_choose_field"]

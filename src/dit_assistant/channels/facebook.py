@@ -33,6 +33,7 @@ from dit_assistant.channels.common import (
     json_object,
     split_message,
 )
+from dit_assistant.channels.guard import guarded
 from dit_assistant.settings import FacebookSettings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -165,6 +166,7 @@ class FacebookChannel(FacebookInput):
         if not self.config.enabled:
             return disabled_blueprint("Facebook", self.config)
         webhook = Blueprint("fb_webhook", __name__)
+        on_new_message = guarded(on_new_message, webhook)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

@@ -31,6 +31,7 @@ from dit_assistant.channels.common import (
     json_object,
     split_message,
 )
+from dit_assistant.channels.guard import guarded
 from dit_assistant.settings import SlackSettings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -180,6 +181,7 @@ class SlackChannel(SlackInput):
         if not self.config.enabled:
             return disabled_blueprint("Slack", self.config)
         webhook = Blueprint("slack_webhook", __name__)
+        on_new_message = guarded(on_new_message, webhook)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

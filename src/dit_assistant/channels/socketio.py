@@ -6,7 +6,9 @@ never receives a bot reply (RasaHQ/rasa#13027). This subclass registers handlers
 
 It also accepts only session ids of the form the server itself hands out (32 hex digits), so a
 browser cannot choose a session id that names another channel's conversation (for example a
-phone number from SMS) and write into it.
+phone number from SMS) and write into it. Every message passes the
+:class:`~dit_assistant.channels.guard.MessageGate`, and socket.io refuses packets larger than
+``MAX_REQUEST_BYTES`` (python-engineio's ``max_http_buffer_size``, 1 MB by default).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from typing import Any
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
+
+from dit_assistant.channels.guard import guarded
+from dit_assistant.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +64,8 @@ class SocketIOChannel(SocketIOInput):
         webhook = super().blueprint(on_new_message)
         sio = self.sio
         assert sio is not None  # set by the parent's blueprint()
+        sio.eio.max_http_buffer_size = get_settings().max_request_bytes
+        gate = guarded(on_new_message, webhook)
 
         # Registering a handler again for the same event replaces the parent's one.
         @sio.on("session_request", namespace=self.namespace)
@@ -94,7 +101,7 @@ class SocketIOChannel(SocketIOInput):
                 input_channel=self.name(),
                 metadata=metadata if isinstance(metadata, dict) else {},
             )
-            await on_new_message(message)
+            await gate(message)
 
         return webhook
 

@@ -33,6 +33,7 @@ from dit_assistant.channels.common import (
     json_object,
     split_message,
 )
+from dit_assistant.channels.guard import guarded
 from dit_assistant.settings import TelegramSettings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -154,6 +155,7 @@ class TelegramChannel(TelegramInput):
             return disabled_blueprint("Telegram", self.config)
         assert output is not None
         webhook = Blueprint("telegram_webhook", __name__)
+        on_new_message = guarded(on_new_message, webhook)
 
         @webhook.listener("after_server_start")
         async def register(_app: Any, _loop: Any) -> None:

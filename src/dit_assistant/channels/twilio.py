@@ -35,6 +35,7 @@ from dit_assistant.channels.common import (
     resolve_numbered_reply,
     split_message,
 )
+from dit_assistant.channels.guard import guarded
 from dit_assistant.settings import TwilioSettings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -125,6 +126,7 @@ class TwilioChannel(TwilioInput):
             return disabled_blueprint("Twilio", self.config)
         validator = RequestValidator(self.config.auth_token)
         webhook = Blueprint("twilio_webhook", __name__)
+        on_new_message = guarded(on_new_message, webhook)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

@@ -1,0 +1,206 @@
+"""The gate every incoming message passes before the bot does any work on it.
+
+Rasa reads a message that starts with ``/`` as a typed intent (``/greet``,
+``/intake_change{"intake_field": "intake_name"}``) and skips the NLU pipeline for it, safety net
+included, even when words follow the intent ("/greet{ } I want to kill myself"). Buttons need
+that syntax, so it cannot simply be switched off; instead each channel hands its messages to
+:class:`MessageGate`, which:
+
+- answers a message longer than ``MAX_MESSAGE_CHARS`` with a kind reply and processes nothing:
+  the classifier's time grows with the text, and one huge message would hold up every other
+  person's reply, crisis replies included;
+- lets a ``/...`` payload through only when the bot has just offered it as a button (or it is
+  ``/greet``, which the widget and Telegram's Start send), and only when its entities fit the
+  slots they fill;
+- turns any other text that starts with ``/`` into plain words (the slashes removed), so it goes
+  through the NLU pipeline and the safety net like anything else a person types.
+
+It sits in the channel layer because every way in goes through ``dit_assistant.channels`` and
+the NLU pipeline (``bot/config.yml``) stays as trained.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
+
+from rasa.core.channels.channel import UserMessage
+from rasa.shared.core.slots import (
+    AnySlot,
+    BooleanSlot,
+    CategoricalSlot,
+    FloatSlot,
+    ListSlot,
+    Slot,
+    TextSlot,
+)
+from sanic import Blueprint, Sanic
+
+from dit_assistant.channels.common import offered_buttons
+from dit_assistant.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+COMMAND_PREFIX = "/"
+ALWAYS_ALLOWED = frozenset({"/greet"})
+"""Payloads a person may send without being offered them: the widget's ``initPayload`` and what
+Telegram's Start button becomes (``channels.telegram``)."""
+
+# The shape Rasa parses (YAMLStoryReader._regex_message_pattern), with the entities as JSON.
+_PAYLOAD = re.compile(
+    r"^/(?P<intent>[^{@]+)(?P<confidence>@[0-9.]+)?(?P<entities>\{.+\})?(?P<rest>.*)$", re.S
+)
+_LEADING_COMMAND = re.compile(r"^[\s/]+")
+
+Handler = Callable[[UserMessage], Awaitable[Any]]
+
+
+def too_long_reply(settings: Settings) -> str:
+    clinic = settings.clinic
+    return (
+        "That message is too long for me to read. Please send a shorter one, "
+        f"or call {clinic.phone} or email {clinic.email}."
+    )
+
+
+def is_command(text: str | None) -> bool:
+    """Whether Rasa would try to read ``text`` as a typed intent."""
+    return (text or "").strip().startswith(COMMAND_PREFIX)
+
+
+def as_plain_text(text: str) -> str:
+    """The words of a ``/...`` message without the leading slashes, for the NLU pipeline."""
+    return _LEADING_COMMAND.sub("", text)
+
+
+def _value_fits(slot: Slot, value: Any) -> bool:
+    if isinstance(slot, AnySlot):
+        return True
+    if isinstance(slot, BooleanSlot):
+        return isinstance(value, bool)
+    if isinstance(slot, FloatSlot):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        return bool(slot.min_value <= value <= slot.max_value)
+    if isinstance(slot, CategoricalSlot):
+        return isinstance(value, str) and value.lower() in {str(v).lower() for v in slot.values}
+    if isinstance(slot, ListSlot):
+        return isinstance(value, list) and all(isinstance(item, str) for item in value)
+    if isinstance(slot, TextSlot):
+        return isinstance(value, str)
+    return isinstance(value, str)
+
+
+def payload_fits_slots(payload: str, slots: Mapping[str, Slot]) -> bool:
+    """Whether ``payload`` is a well-formed intent payload whose entities fit their slots.
+
+    Entities that name no slot must still be plain strings, which is all Rasa's entities are.
+    A confidence (``/intent@0.3``) or trailing words are never part of a payload we offer.
+    """
+    match = _PAYLOAD.match(payload.strip())
+    if match is None or match.group("confidence") or match.group("rest").strip():
+        return False
+    raw = match.group("entities")
+    if raw is None:
+        return True
+    try:
+        entities = json.loads(raw)
+    except ValueError:
+        return False
+    if not isinstance(entities, dict):
+        return False
+    for name, value in entities.items():
+        slot = slots.get(name)
+        if slot is None:
+            if not isinstance(value, str):
+                return False
+        elif not _value_fits(slot, value):
+            return False
+    return True
+
+
+def admitted_text(text: str, offered: Iterable[str], slots: Mapping[str, Slot]) -> str:
+    """What reaches the bot: an allowed payload unchanged, any other ``/...`` text as words."""
+    stripped = text.strip()
+    if not stripped.startswith(COMMAND_PREFIX):
+        return text
+    allowed = stripped in ALWAYS_ALLOWED or stripped in {p.strip() for p in offered}
+    if allowed and payload_fits_slots(stripped, slots):
+        return stripped
+    return as_plain_text(text)
+
+
+class MessageGate:
+    """Wraps the handler Rasa gives each channel; see the module docstring for what it checks.
+
+    ``attach`` registers a start-up listener on the channel's blueprint that keeps the Sanic
+    app (to reach the agent's tracker store and domain at message time, after a model reload
+    too) and sets the server's request-size limits.
+    """
+
+    def __init__(self, on_new_message: Handler, settings: Settings | None = None) -> None:
+        self._on_new_message = on_new_message
+        self._settings = settings
+        self._app: Sanic | None = None
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings or get_settings()
+
+    def attach(self, blueprint: Blueprint) -> MessageGate:
+        @blueprint.listener("before_server_start")
+        async def _remember_app(app: Sanic, _loop: Any) -> None:
+            self._app = app
+            apply_request_limits(app, self.settings)
+
+        return self
+
+    @property
+    def agent(self) -> Any:
+        return getattr(self._app.ctx, "agent", None) if self._app is not None else None
+
+    async def __call__(self, message: UserMessage) -> None:
+        text = message.text or ""
+        if len(text) > self.settings.max_message_chars:
+            logger.info("refused a message of %d characters", len(text))
+            await message.output_channel.send_text_message(
+                message.sender_id, too_long_reply(self.settings)
+            )
+            return
+        if is_command(text):
+            message.text = await self._admitted(message.sender_id, text)
+        await self._on_new_message(message)
+
+    async def _admitted(self, sender_id: str, text: str) -> str:
+        agent = self.agent
+        offered: list[str] = []
+        slots: dict[str, Slot] = {}
+        if agent is not None:
+            domain = getattr(agent, "domain", None)
+            slots = {slot.name: slot for slot in getattr(domain, "slots", [])}
+            tracker_store = getattr(agent, "tracker_store", None)
+            tracker = await tracker_store.retrieve(sender_id) if tracker_store else None
+            if tracker is not None:
+                offered = [
+                    str(button["payload"])
+                    for button in offered_buttons(tracker.events)
+                    if button.get("payload")
+                ]
+        return admitted_text(text, offered, slots)
+
+
+def apply_request_limits(app: Sanic, settings: Settings) -> None:
+    """Bodies larger than ``MAX_REQUEST_BYTES`` are refused with 413 before they are read.
+
+    Sanic reads these per connection, so setting them before the server starts is enough.
+    """
+    app.config.REQUEST_MAX_SIZE = settings.max_request_bytes
+    app.config.WEBSOCKET_MAX_SIZE = settings.max_request_bytes
+
+
+def guarded(on_new_message: Handler, blueprint: Blueprint) -> MessageGate:
+    """``on_new_message`` behind a :class:`MessageGate` attached to the channel's blueprint."""
+    return MessageGate(on_new_message).attach(blueprint)

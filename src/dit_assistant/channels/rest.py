@@ -1,0 +1,89 @@
+"""The REST channel (``POST /webhooks/rest/webhook``), strict about what it accepts.
+
+Rasa's own REST channel lets the caller choose ``input_channel`` (which feeds the safety
+statistics and the enquiry's channel), answers 500 to bodies it cannot read, and logs the
+message text at ERROR when handling fails or times out. This one:
+
+- takes ``sender`` (a non-empty string of at most 255 characters, the tracker store's column
+  size) and ``message`` (a string) from a JSON object and answers 400 to anything else;
+- always sets ``input_channel`` to ``rest`` itself;
+- passes every message through the :class:`~dit_assistant.channels.guard.MessageGate`
+  (length limit, typed intents);
+- never logs the text, only what went wrong.
+
+Streaming (``?stream=true``) is not offered: nothing here uses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from dit_assistant.channels.common import bad_request, json_object
+from dit_assistant.channels.guard import guarded
+
+logger = logging.getLogger(__name__)
+
+MAX_SENDER_CHARS = 255
+
+
+def read_message(body: bytes | None) -> tuple[str, str, dict[str, Any] | None] | str:
+    """(sender, text, metadata) of a REST request body, or the reason it cannot be read."""
+    payload = json_object(body)
+    if payload is None:
+        return "expected a JSON object"
+    sender, text = payload.get("sender"), payload.get("message")
+    if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
+        return f"expected sender: a string of 1 to {MAX_SENDER_CHARS} characters"
+    if not isinstance(text, str):
+        return "expected message: a string"
+    metadata = payload.get("metadata")
+    return sender, text, metadata if isinstance(metadata, dict) else None
+
+
+class RestChannel(RestInput):
+    """Rasa's REST channel with its input read strictly and the message text kept out of logs."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        return cls()
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("rest_webhook", __name__)
+        gate = guarded(on_new_message, webhook)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            read = read_message(request.body)
+            if isinstance(read, str):
+                return bad_request(read)
+            sender, text, metadata = read
+            collector = CollectingOutputChannel()
+            message = UserMessage(
+                text, collector, sender, input_channel=self.name(), metadata=metadata
+            )
+            try:
+                await gate(message)
+            except asyncio.CancelledError:
+                logger.error("A REST message was cancelled before it was answered")
+            except Exception as error:  # noqa: BLE001 - logged by type only: no message text
+                logger.error("Could not handle a REST message: %s", type(error).__name__)
+            return response.json(collector.messages)
+
+        return webhook

@@ -1,0 +1,187 @@
+"""The gate in front of the bot (``dit_assistant.channels.guard``), without a server: typed
+intents only when offered, entities checked against their slots, long messages answered kindly
+without reaching the bot, and the REST body read strictly."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from functools import cache
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.tracker_store import InMemoryTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+
+from dit_assistant.channels.guard import (
+    MessageGate,
+    admitted_text,
+    as_plain_text,
+    payload_fits_slots,
+)
+from dit_assistant.channels.rest import read_message
+from dit_assistant.serve import BOT_DIR
+from dit_assistant.settings import Settings
+
+CHANGE_NAME = '/intake_change{"intake_field": "intake_name"}'
+
+
+@cache
+def bot_domain() -> Domain:
+    return Domain.load(str(BOT_DIR / "domain.yml"))
+
+
+def slots() -> dict[str, Any]:
+    return {slot.name: slot for slot in bot_domain().slots}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/greet{ } I want to kill myself", "greet{ } I want to kill myself"),
+        ("/risk_suicide", "risk_suicide"),
+        ("  //ask_cost", "ask_cost"),
+        ("/ /greet", "greet"),
+        ("/", ""),
+    ],
+)
+def test_slashes_are_removed_from_typed_intents(text, expected):
+    assert as_plain_text(text) == expected
+    assert admitted_text(text, offered=[], slots=slots()) == expected
+
+
+def test_greet_is_always_allowed_and_offered_payloads_pass_unchanged():
+    assert admitted_text("/greet", [], slots()) == "/greet"
+    assert admitted_text(" /greet ", [], slots()) == "/greet"
+    assert admitted_text("/ask_cost", ["/ask_cost"], slots()) == "/ask_cost"
+    assert admitted_text(CHANGE_NAME, [CHANGE_NAME], slots()) == CHANGE_NAME
+    # ordinary text is never touched
+    assert admitted_text("what does it cost?", ["/ask_cost"], slots()) == "what does it cost?"
+
+
+def test_payloads_that_were_not_offered_become_words():
+    assert admitted_text("/ask_cost", ["/ask_what_is_dit"], slots()) == "ask_cost"
+    assert admitted_text("/greet@0.1", [], slots()) == "greet@0.1"
+    assert admitted_text("/greet I want to die", [], slots()) == "greet I want to die"
+    assert admitted_text("/ask_cost hello", ["/ask_cost"], slots()) == "ask_cost hello"
+
+
+@pytest.mark.parametrize(
+    ("payload", "fits"),
+    [
+        ("/greet", True),
+        (CHANGE_NAME, True),
+        ('/intake_change{"intake_field": {"a": 1}}', False),
+        ('/intake_change{"intake_field": 3}', False),
+        ('/intake_change{"intake_field": ["intake_name"]}', False),
+        ('/intake_change{"intake_failures": "many"}', False),
+        ('/intake_change{"intake_failures": 1}', True),
+        ('/intake_change{"intake_field": "x"} and more', False),
+        ("/intake_change{not json}", False),
+        ('/intake_change{"unknown_entity": {"nested": true}}', False),
+        ("/greet@0.9", False),
+    ],
+)
+def test_payload_entities_are_checked_against_their_slots(payload, fits):
+    assert payload_fits_slots(payload, slots()) is fits
+
+
+def test_an_offered_payload_with_entities_of_the_wrong_type_is_read_as_words():
+    forged = '/intake_change{"intake_field": {"a": 1}}'
+    assert admitted_text(forged, [forged], slots()) == forged[1:]
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.received: list[str] = []
+
+    async def __call__(self, message: UserMessage) -> None:
+        self.received.append(message.text or "")
+
+
+def _gate(settings: Settings, events: list[Any] | None = None) -> tuple[MessageGate, _Recorder]:
+    recorder = _Recorder()
+    gate = MessageGate(recorder, settings)
+    store = InMemoryTrackerStore(bot_domain())
+    if events is not None:
+        tracker = store.init_tracker("someone")
+        for event in events:
+            tracker.update(event)
+        asyncio.run(store.save(tracker))
+    agent = SimpleNamespace(tracker_store=store, domain=bot_domain())
+    gate._app = SimpleNamespace(ctx=SimpleNamespace(agent=agent))  # what Rasa's app holds
+    return gate, recorder
+
+
+def _send(gate: MessageGate, text: str) -> list[dict[str, Any]]:
+    collector = CollectingOutputChannel()
+    asyncio.run(gate(UserMessage(text, collector, "someone", input_channel="rest")))
+    return collector.messages
+
+
+def test_gate_passes_only_the_buttons_of_the_last_bot_message(settings):
+    offered = [{"title": "Cost", "payload": "/ask_cost"}]
+    events = [
+        ActionExecuted("action_listen"),
+        UserUttered("hi", {"name": "greet", "confidence": 1.0}),
+        BotUttered("Hello", {"buttons": [{"title": "Old", "payload": "/ask_ending"}]}),
+        ActionExecuted("action_listen"),
+        UserUttered("and?", {"name": "greet", "confidence": 1.0}),
+        BotUttered("Ask me", {"buttons": offered}),
+    ]
+    gate, recorder = _gate(settings, events)
+    for text in ("/ask_cost", "/ask_ending", "/greet", "/greet{ } I want to kill myself"):
+        assert _send(gate, text) == []
+    assert recorder.received == [
+        "/ask_cost",
+        "ask_ending",
+        "/greet",
+        "greet{ } I want to kill myself",
+    ]
+
+
+def test_gate_without_a_conversation_allows_only_greet(settings):
+    gate, recorder = _gate(settings)
+    _send(gate, "/greet")
+    _send(gate, "/request_appointment")
+    assert recorder.received == ["/greet", "request_appointment"]
+
+
+def test_long_messages_get_a_kind_reply_and_never_reach_the_bot(settings):
+    limited = replace(settings, max_message_chars=50)
+    gate, recorder = _gate(limited)
+    assert _send(gate, "x" * 50) == []
+    replies = _send(gate, "I want to tell you everything " * 10)
+    assert recorder.received == ["x" * 50]
+    assert len(replies) == 1
+    text = replies[0]["text"]
+    assert text.startswith("That message is too long for me to read.")
+    assert settings.clinic.phone in text and settings.clinic.email in text
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"", "JSON object"),
+        (b"[]", "JSON object"),
+        (b'{"sender": "x"}', "message"),
+        (b'{"message": "hi"}', "sender"),
+        (b'{"sender": "", "message": "hi"}', "sender"),
+        (b'{"sender": 5, "message": "hi"}', "sender"),
+        (b'{"sender": "x", "message": {"text": "hi"}}', "message"),
+        (b'{"sender": "' + b"s" * 256 + b'", "message": "hi"}', "sender"),
+    ],
+)
+def test_rest_bodies_that_cannot_be_read(body, reason):
+    result = read_message(body)
+    assert isinstance(result, str) and reason in result
+
+
+def test_rest_callers_cannot_choose_the_input_channel():
+    result = read_message(b'{"sender": "a", "message": "hi", "input_channel": "twilio"}')
+    assert result == ("a", "hi", None)
+    result = read_message(b'{"sender": "a", "message": "hi", "metadata": {"k": 1}}')
+    assert result == ("a", "hi", {"k": 1})
