@@ -16,6 +16,7 @@ from rasa_sdk.types import DomainDict
 
 from dit_assistant.contact_details import clean_text, is_skip
 
+from .contained import contained
 from .intake import (
     INTERRUPTION_CONFIDENCE,
     already_accepted,
@@ -53,6 +54,7 @@ def forget_answers() -> list[EventType]:
     return [SlotSet(slot, None) for slot in FIT_SLOTS] + [SlotSet("requested_slot", None)]
 
 
+@contained
 class ValidateFitCheckForm(FormValidationAction):
     """Reads each answer; answers a question about DIT asked instead, then asks again."""
 
@@ -93,6 +95,7 @@ class ValidateFitCheckForm(FormValidationAction):
         return self._validate("fit_specialist", value, dispatcher, tracker, domain)
 
 
+@contained
 class ActionFitCheckResult(Action):
     """Suggests who to talk to, then forgets the answers."""
 
@@ -108,6 +111,7 @@ class ActionFitCheckResult(Action):
         return forget_answers()
 
 
+@contained
 class ActionCancelFitCheck(Action):
     """Ends the check without a suggestion and forgets the answers."""
 

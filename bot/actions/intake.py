@@ -31,6 +31,7 @@ from dit_assistant.contact_details import (
 )
 from dit_assistant.settings import get_settings
 
+from .contained import contained
 from .safety import record_route
 
 logger = logging.getLogger(__name__)
@@ -162,6 +163,7 @@ def _yes_or_no(tracker: Tracker, value: Any) -> bool | None:
     return None
 
 
+@contained
 class ValidateIntakeForm(FormValidationAction):
     """Interprets each answer; an invalid one gets a specific re-prompt, never a dead end."""
 
@@ -404,6 +406,7 @@ def _field_named_in(text: str) -> str | None:
     return None
 
 
+@contained
 class ActionAskIntakeConfirmed(Action):
     """Shows what will be sent, with a button to correct each field or to send it."""
 
@@ -440,6 +443,7 @@ class ActionAskIntakeConfirmed(Action):
         return []
 
 
+@contained
 class ActionSubmitIntake(Action):
     """Saves a confirmed enquiry, and says so only once it is safely stored or spooled."""
 
@@ -490,6 +494,7 @@ def had_safety_route(tracker: Tracker) -> bool:
     )
 
 
+@contained
 class ActionCancelIntake(Action):
     """Stops the form and forgets everything it was told."""
 

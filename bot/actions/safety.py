@@ -17,6 +17,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from dit_assistant.settings import get_settings
 from dit_assistant.store import Database, open_database
 
+from .contained import contained
+
 logger = logging.getLogger(__name__)
 
 SAFETY_ROUTES = frozenset(
@@ -48,6 +50,7 @@ def record_route(route: str, tracker: Tracker) -> None:
         logger.error("could not record safety route %s: %s", route, type(error).__name__)
 
 
+@contained
 class ActionRecordSafetyRoute(Action):
     """Stores time, route, region and channel of a safety route: no text, no sender."""
 

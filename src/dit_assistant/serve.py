@@ -41,7 +41,9 @@ def _environment() -> dict[str, str]:
 
 
 def _rasa(*args: str) -> list[str]:
-    return [sys.executable, "-m", "rasa", *args]
+    """Rasa's command line, with log redaction installed before Rasa logs anything."""
+    debug = ["--debug"] if get_settings().log_level == "DEBUG" else []
+    return [sys.executable, "-m", "dit_assistant.rasa_cli", *args, *debug]
 
 
 def action_server_command(port: int) -> list[str]:
@@ -102,7 +104,8 @@ def web_server_command(port: int, socket_url: str) -> list[str]:
 
 def dashboard_command(port: int) -> list[str]:
     """The staff dashboard (``dit_assistant.staff``), on 127.0.0.1 only."""
-    return [sys.executable, "-m", "dit_assistant.staff", "serve", "--port", str(port)]
+    verbose = ["--verbose"] if get_settings().log_level == "DEBUG" else []
+    return [sys.executable, "-m", "dit_assistant.staff", *verbose, "serve", "--port", str(port)]
 
 
 def wait_until_up(url: str, processes: Sequence[subprocess.Popen], timeout: float) -> None:

@@ -249,6 +249,8 @@ class Settings:
     """``MAX_MESSAGE_CHARS``: longer messages are answered kindly and never processed."""
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     """``MAX_REQUEST_BYTES``: larger request bodies are refused (413) before they are read."""
+    log_level: str = "INFO"
+    """``LOG_LEVEL`` of the servers ``make run`` starts; content is redacted at every level."""
 
     @property
     def production(self) -> bool:
@@ -475,6 +477,16 @@ def _origins(raw: str) -> tuple[str, ...]:
     return tuple(origins)
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _log_level(raw: str) -> str:
+    level = raw.strip().upper()
+    if level not in LOG_LEVELS:
+        raise ConfigurationError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {raw!r}")
+    return level
+
+
 def _web_and_channel_settings(env: dict[str, str]) -> dict[str, Any]:
     raw_port = (env.get("WEB_PORT") or str(DEFAULT_WEB_PORT)).strip()
     if not raw_port.isdigit() or not 1 <= int(raw_port) <= 65535:
@@ -485,6 +497,7 @@ def _web_and_channel_settings(env: dict[str, str]) -> dict[str, Any]:
         "max_message_chars": _positive_int(
             env.get("MAX_MESSAGE_CHARS") or DEFAULT_MAX_MESSAGE_CHARS, "MAX_MESSAGE_CHARS", 100_000
         ),
+        "log_level": _log_level(env.get("LOG_LEVEL") or "INFO"),
         "max_request_bytes": _positive_int(
             env.get("MAX_REQUEST_BYTES") or DEFAULT_MAX_REQUEST_BYTES,
             "MAX_REQUEST_BYTES",

@@ -15,4 +15,14 @@ Every platform reads its secrets from :mod:`dit_assistant.settings`, never from 
 answers 404) while the others keep working. Requests that fail verification get 403 and never
 reach the bot; bodies that cannot be read get 400. Long answers are split at paragraph, line or
 sentence boundaries to fit each platform's message limit.
+
+Every channel hands its messages to ``guard.MessageGate`` (length limit, typed intents), the REST
+channel (``rest.RestChannel``) reads its body strictly and sets ``input_channel`` itself, and no
+channel logs message text.
 """
+
+from dit_assistant.log_privacy import install
+
+# The Rasa server imports this package: redact its logs even when it was started with plain
+# ``rasa run`` rather than ``python -m dit_assistant.rasa_cli``.
+install()

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from dit_assistant.log_privacy import install as redact_logs
 from dit_assistant.settings import ConfigurationError, Settings, get_settings
 from dit_assistant.store import accounts, audit, crypto, management, spool
 from dit_assistant.store.database import Database, open_database
@@ -135,6 +136,7 @@ def _read_password(from_stdin: bool) -> str:
 @click.pass_context
 def cli(ctx: click.Context, staff_user: str | None, verbose: bool) -> None:
     """Enquiries, staff accounts, encryption keys and the spool of the DIT assistant."""
+    redact_logs()
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

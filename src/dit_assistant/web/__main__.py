@@ -7,12 +7,14 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from dit_assistant.log_privacy import install as redact_logs
 from dit_assistant.settings import get_settings
 from dit_assistant.web import WEBCHAT_BUNDLE
 from dit_assistant.web.server import HOST, make_server
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    redact_logs()
     settings = get_settings()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=settings.web_port)
