@@ -3,6 +3,9 @@ overrides the classifier however confident the classifier was."""
 
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
 
@@ -160,3 +163,55 @@ def test_a_weak_classifier_verdict_never_overrides_a_reviewed_phrase(safety_net)
     )
     safety_net.process([message])
     assert message.get(INTENT)["name"] == "risk_suicide"
+
+
+# ------------------------------------------------------------- contact details, in linear time
+_OLD_CONTACT_DETAIL = re.compile(r"^\s*(?:[+(]?\d[\d\s().-]{5,}\d|[^\s@]+@[^\s@]+\.[^\s@]+)\s*$")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "07911 123456",
+        "+44 (0)161 496 0999",
+        "(0161) 496-0999",
+        "sam@example.org",
+        " sam.jones@mail.example.co.uk ",
+        "123456",
+        "1234567",
+        "sam@example",
+        "sam@.org",
+        "sam@@example.org",
+        "sam @example.org",
+        "I want to die 0161 496 0999",
+        "call 999",
+        "+",
+        "",
+        "0" * 300,
+        "1 2 3 4 5 6 7",
+        "a@b.c",
+        "a@b.",
+        "(1234567)",
+    ],
+)
+def test_contact_details_are_read_as_before(text):
+    from dit_assistant.safety.component import is_contact_detail
+
+    assert is_contact_detail(text) is bool(_OLD_CONTACT_DETAIL.match(text)) or len(text) > 254
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a@" + "." * 100_000 + "@",  # 8.6 s at 8,000 characters with the old expression
+        "a@" + "." * 100_000 + " x",
+        "1 " * 50_000 + "x",
+        "1" * 100_000 + " " * 100_000 + "x",
+    ],
+)
+def test_contact_detail_check_takes_linear_time(text):
+    from dit_assistant.safety.component import is_contact_detail
+
+    started = time.perf_counter()
+    assert is_contact_detail(text) is False
+    assert time.perf_counter() - started < 0.05

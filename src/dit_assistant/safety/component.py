@@ -23,7 +23,6 @@ A risk verdict from the classifier alone (no reviewed phrase in the message) is 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -37,7 +36,35 @@ from dit_assistant.safety.detector import RiskDetector, get_detector
 
 CHECK_IN_INTENT = "risk_check"
 FALLBACK_INTENT = "nlu_fallback"
-_CONTACT_DETAIL = re.compile(r"^\s*(?:[+(]?\d[\d\s().-]{5,}\d|[^\s@]+@[^\s@]+\.[^\s@]+)\s*$")
+MAX_CONTACT_DETAIL = 254  # the longest email address; no phone number comes near it
+
+
+def is_contact_detail(text: str) -> bool:
+    """Whether ``text`` is only a phone number or an email address (an answer to the form).
+
+    Checked by hand in linear time, after a length cap: the regular expression it replaces
+    backtracked quadratically on long runs of digits and spaces or dots, and it runs on every
+    classifier-only risk verdict.
+    """
+    value = text.strip()
+    if not value or len(value) > MAX_CONTACT_DETAIL:
+        return False
+    if "@" in value:
+        local, _, domain = value.partition("@")
+        return (
+            bool(local)
+            and "@" not in domain
+            and not any(char.isspace() for char in value)
+            and "." in domain[1:-1]
+        )
+    digits = value[1:] if value[0] in "+(" else value
+    return (
+        len(digits) >= 7
+        and digits[0].isdecimal()
+        and digits[-1].isdecimal()
+        and all(char.isdecimal() or char.isspace() or char in "().-" for char in digits)
+    )
+
 
 SAFETY_NET_KEY = "safety_net"
 """Parse-data key that records which reviewed phrase fired (the phrase, never the message)."""
@@ -130,7 +157,7 @@ class SafetyNet(GraphComponent):
         current, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
         if current not in self._risk_intents:
             return
-        if _CONTACT_DETAIL.match(text):
+        if is_contact_detail(text):
             replacement = FALLBACK_INTENT
         elif self._require_risk_signal and not self._detector.has_signal(text):
             self._use_best_ordinary_intent(message, current)

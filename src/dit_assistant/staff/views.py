@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from functools import wraps
 from typing import Any, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from flask import (
     Blueprint,
@@ -79,9 +79,24 @@ def login_required(view: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def is_same_site_path(target: str | None) -> bool:
+    """Whether ``target`` is a path on this site, safe to redirect to after signing in.
+
+    Browsers drop tabs and line breaks from URLs and read a backslash as a slash, so
+    ``/\\t/evil.example`` or ``/\\evil`` would become ``//evil.example``: another site. Only a
+    path of printable characters without backslashes, no scheme and no host passes.
+    """
+    if not target or len(target) > 2000 or not target.startswith("/"):
+        return False
+    if any(char == "\\" or not char.isprintable() or char.isspace() for char in target):
+        return False
+    parts = urlsplit(target)
+    return not target.startswith("//") and not parts.scheme and not parts.netloc
+
+
 def _safe_next(target: str | None) -> str:
     """Only paths on this dashboard: never an open redirect to another site."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+    if target and is_same_site_path(target):
         return target
     return url_for("dashboard.enquiries")
 
