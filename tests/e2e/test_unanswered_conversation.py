@@ -1,6 +1,6 @@
 """Unanswered questions through the trained bot and the real action server, into a real database:
 a message that gets the honest "I don't have an answer" is kept, scrubbed and unlinked from the
-sender; crisis messages, check-ins and answers to the enquiry form never are."""
+sender; crisis messages and answers to the enquiry form never are."""
 
 from __future__ import annotations
 
@@ -46,13 +46,14 @@ def test_a_message_that_gets_the_unknown_reply_is_kept_scrubbed(intake, message,
 
 @pytest.mark.parametrize(
     "message",
-    ["I want to kill myself", "I've been cutting myself again", "this waiting list is killing me"],
+    ["I want to kill myself", "I've been cutting myself again", "I took too many pills"],
 )
-def test_crisis_replies_and_check_ins_are_never_kept(intake, message):
+def test_crisis_replies_are_never_kept(intake, message):
+    """(Check-ins are left out by intent too: tests/unit/test_unanswered_action.py.)"""
     person = intake.bot.new_conversation()
     before = stored(intake)
     turn = person.say(message)
-    assert turn.responses[0] in {"utter_crisis", "utter_risk_check"}, turn.responses
+    assert turn.is_crisis_reply, turn.responses
     assert stored(intake) == before
 
 
