@@ -26,6 +26,7 @@ DEFAULT_PROFILE = PROJECT_ROOT / "config" / "clinic.yml"
 DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
 DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_VAR_DIR / 'dit-assistant.sqlite'}"
 DEFAULT_RETENTION_DAYS = 365
+DEFAULT_UNANSWERED_RETENTION_DAYS = 90
 DEFAULT_DASHBOARD_PORT = 5010
 DEFAULT_ACTION_PORT = 5055
 ENVIRONMENTS = ("development", "production")
@@ -234,6 +235,8 @@ class Settings:
     """Fernet keys for personal data at rest, newest first; empty: a development key in var/."""
     spool_dir: Path = DEFAULT_VAR_DIR / "spool"
     retention_days: int = DEFAULT_RETENTION_DAYS
+    unanswered_retention_days: int = DEFAULT_UNANSWERED_RETENTION_DAYS
+    """Days an unanswered question is kept for staff review (counted from the day it came)."""
     dashboard_port: int = DEFAULT_DASHBOARD_PORT
     action_port: int = DEFAULT_ACTION_PORT
     """Port of the action server that ``make run`` starts (127.0.0.1 only)."""
@@ -421,12 +424,20 @@ def _store_settings(env: dict[str, str], raw_profile: dict[str, Any]) -> dict[st
     retention = (
         env.get("RETENTION_DAYS") or raw_profile.get("retention_days") or DEFAULT_RETENTION_DAYS
     )
+    unanswered_retention = (
+        env.get("UNANSWERED_RETENTION_DAYS")
+        or raw_profile.get("unanswered_retention_days")
+        or DEFAULT_UNANSWERED_RETENTION_DAYS
+    )
     return {
         "environment": environment,
         "var_dir": var_dir,
         "enquiry_keys": keys,
         "spool_dir": spool_dir,
         "retention_days": _positive_int(retention, "RETENTION_DAYS (retention_days)"),
+        "unanswered_retention_days": _positive_int(
+            unanswered_retention, "UNANSWERED_RETENTION_DAYS (unanswered_retention_days)"
+        ),
         "dashboard_port": _positive_int(
             env.get("DASHBOARD_PORT") or DEFAULT_DASHBOARD_PORT, "DASHBOARD_PORT", 65535
         ),

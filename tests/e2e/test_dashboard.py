@@ -29,7 +29,9 @@ from dit_assistant.store import (
     submit_enquiry,
 )
 from dit_assistant.store.accounts import create_user
+from dit_assistant.store.audit import recent_audit
 from dit_assistant.store.database import Database
+from dit_assistant.store.unanswered import list_questions, record_unanswered
 from tests.fixtures.ports import free_port
 from tests.fixtures.services import headless_chromium
 from tests.fixtures.store import StoreEnvironment, make_store_environment
@@ -40,6 +42,14 @@ PASSWORD = "a long enough staff password"
 SCRIPT_NAME = "<script>alert(1)</script>"
 FORMULA_NAME = '=HYPERLINK("http://example.invalid","x")'
 TIMEOUT_MS = 15_000
+# Questions the assistant could not answer, oldest first: two topics, and one with markup.
+UNANSWERED = [
+    (5, "is there parking near the clinic", "out_of_scope"),
+    (4, "can I bring my dog to sessions", "default"),
+    (2, "Can I bring my dog? text me on 07700 900123", "default"),
+    (1, "can i bring my dog with me", "default"),
+    (0, "<b>do you do couples therapy</b>", "out_of_scope"),
+]
 
 
 @dataclass
@@ -89,6 +99,11 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDashb
         }
         references = {key: submit_enquiry(d, database).reference for key, d in seeds.items()}
         database.record_safety_event("risk_suicide", "uk-england", "telegram")
+        today = datetime.now(timezone.utc).date()
+        for days_ago, question, reply in UNANSWERED:
+            record_unanswered(
+                database, question, "socketio", reply, today=today - timedelta(days=days_ago)
+            )
         create_user(database, "alice", PASSWORD)
         create_user(database, "carol", PASSWORD)
         port = free_port()
@@ -168,7 +183,12 @@ def test_pages_need_a_login(page, dashboard):
     page.goto(dashboard.url("/enquiries"))
     assert page.url.startswith(dashboard.url("/login"))
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
-    for path in ("/statistics", "/export.csv", f"/enquiries/{dashboard.references['ada']}"):
+    for path in (
+        "/statistics",
+        "/unanswered",
+        "/export.csv",
+        f"/enquiries/{dashboard.references['ada']}",
+    ):
         response = page.request.get(dashboard.url(path), max_redirects=0)
         assert response.status == 302 and "/login" in response.headers["location"]
 
@@ -332,6 +352,78 @@ def test_staff_workflow(page, dashboard):
     assert page.get_by_role("status").inner_text() == "You are logged out."
     page.goto(dashboard.url("/enquiries"))
     assert page.url.startswith(dashboard.url("/login"))
+    assert page.dialogs == []
+
+
+def group_titles(page: Any) -> list[str]:
+    return page.locator("li.question-group h2").all_inner_texts()
+
+
+def test_unanswered_questions_grouped_marked_covered_and_deleted(page, dashboard):
+    login(page, dashboard)
+    click_and_wait(page.get_by_role("link", name="Unanswered questions"))
+    expect(page.get_by_role("heading", name="Unanswered questions", level=1)).to_be_visible()
+
+    # Grouped by similarity, newest group first, with counts; scrubbed, and shown as text.
+    assert group_titles(page) == [
+        "1 × “<b>do you do couples therapy</b>”",
+        "3 × “can i bring my dog with me”",
+        "1 × “is there parking near the clinic”",
+    ]
+    assert (
+        "5 questions not yet covered, in 3 groups" in page.locator("#unanswered-count").inner_text()
+    )
+    dogs = page.locator("li.question-group", has_text="bring my dog")
+    dogs.get_by_text("All 3 questions").click()
+    expect(dogs.get_by_text("Can I bring my dog? text me on [phone]")).to_be_visible()
+    assert "07700" not in page.content()
+    assert "&lt;b&gt;do you do couples therapy&lt;/b&gt;" in page.content()
+    screenshot(page, "unanswered")
+
+    # Mark the dog group covered: it leaves the list, and is kept among the covered ones.
+    click_and_wait(dogs.get_by_role("button", name="Mark covered"))
+    assert page.get_by_role("status").inner_text() == "3 questions marked covered."
+    assert [t for t in group_titles(page) if "dog" in t] == []
+    click_and_wait(page.get_by_role("link", name="Show the covered groups"))
+    assert group_titles(page) == ["3 × “can i bring my dog with me”"]
+    expect(page.get_by_role("button", name="Mark covered")).to_have_count(0)
+    assert {q.covered_by for q in list_questions(dashboard.database, covered=True)} == {"alice"}
+    click_and_wait(page.get_by_role("link", name="Show the questions not yet covered"))
+
+    # Delete the parking group, after a confirmation step.
+    parking = page.locator("li.question-group", has_text="parking")
+    click_and_wait(parking.get_by_role("button", name="Delete…"))
+    expect(page.get_by_role("heading", name="Delete 1 question?")).to_be_visible()
+    expect(page.get_by_text("is there parking near the clinic")).to_be_visible()
+    click_and_wait(page.get_by_role("link", name="No, keep them"))
+    assert len(group_titles(page)) == 2
+    parking = page.locator("li.question-group", has_text="parking")
+    click_and_wait(parking.get_by_role("button", name="Delete…"))
+    click_and_wait(page.get_by_role("button", name="Yes, delete for good"))
+    assert page.get_by_role("status").inner_text() == "1 question deleted."
+    assert group_titles(page) == ["1 × “<b>do you do couples therapy</b>”"]
+    remaining = [q.text for q in list_questions(dashboard.database)]
+    assert remaining == ["<b>do you do couples therapy</b>"]
+
+    # Both actions are in the audit log, under the staff account, without the text.
+    entries = [e for e in recent_audit(dashboard.database) if e.action.startswith("unanswered")]
+    assert [(e.action, e.staff_user) for e in entries] == [
+        ("unanswered_deleted", "alice"),
+        ("unanswered_covered", "alice"),
+    ]
+    assert not any("dog" in (e.detail or "") or "parking" in (e.detail or "") for e in entries)
+
+    # A forged post (no CSRF token) changes nothing.
+    forged = page.request.post(
+        dashboard.url("/unanswered/delete"),
+        form={
+            "ids": ",".join(str(q.id) for q in list_questions(dashboard.database)),
+            "confirm": "yes",
+        },
+        max_redirects=0,
+    )
+    assert forged.status == 400
+    assert len(list_questions(dashboard.database)) == 1
     assert page.dialogs == []
 
 

@@ -68,11 +68,18 @@ def database(database_url: str) -> Database:
 def test_migrations_run_up_from_empty_and_back(database_url: str):
     database = open_database(database_url)
     tables = set(inspect(database.engine).get_table_names())
-    expected = {"safety_events", "enquiries", "enquiry_notes", "staff_users", "audit_events"}
+    expected = {
+        "safety_events",
+        "enquiries",
+        "enquiry_notes",
+        "staff_users",
+        "audit_events",
+        "unanswered_questions",
+    }
     assert expected <= tables
     with database.engine.connect() as connection:
         assert (
-            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
         )
     with database.engine.begin() as connection:
         config = alembic_config(database_url)

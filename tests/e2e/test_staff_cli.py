@@ -239,3 +239,60 @@ def test_commands_refuse_unknown_references(store_env, command):
         store_env, command, "DIT-ZZZZZ", *extra, *(["--yes"] if command == "delete" else [])
     )
     assert result.returncode == 1 and "no enquiry DIT-ZZZZZ" in result.stderr
+
+
+def test_unanswered_questions_are_listed_grouped_then_covered_and_deleted(store_env):
+    from dit_assistant.store.unanswered import list_questions, record_unanswered
+
+    database = open_database(store_env.database_url)
+    for message in (
+        "is there parking near you",
+        "can I bring my dog? call me on 07700 900777",
+        "Can I bring my dog to the sessions",
+    ):
+        record_unanswered(database, message, "rest", "default", nearest_intent="ask_location")
+    listed = ok(run(store_env, "unanswered", "list"))
+    assert "3 questions not yet covered in 2 groups" in listed
+    lines = [line.split() for line in listed.splitlines()[2:]]
+    (dog_key, dog_count), (parking_key, parking_count) = [(row[0], row[1]) for row in lines]
+    assert (dog_count, parking_count) == ("2", "1")  # newest group first
+    assert "Can I bring my dog to the sessions" in listed
+    assert "07700" not in listed
+    every = ok(run(store_env, "unanswered", "list", "--all-questions"))
+    assert "can I bring my dog? call me on [phone]" in every and "[ask_location]" in every
+
+    covered = ok(run(store_env, "unanswered", "covered", dog_key))
+    assert "2 questions marked covered" in covered
+    assert "already covered" in ok(run(store_env, "unanswered", "covered", dog_key))
+    remaining = ok(run(store_env, "unanswered", "list"))
+    assert "dog" not in remaining and "parking" in remaining
+    assert "dog" in ok(run(store_env, "unanswered", "list", "--covered"))
+
+    refused = run(store_env, "unanswered", "delete", parking_key, stdin="n\n")
+    assert refused.returncode == 1 and len(list_questions(database)) == 1
+    deleted = ok(run(store_env, "unanswered", "delete", parking_key, "--yes"))
+    assert "1 questions deleted" in deleted
+    assert "No unanswered questions." in ok(run(store_env, "unanswered", "list"))
+    missing = run(store_env, "unanswered", "delete", parking_key, "--yes")
+    assert missing.returncode == 1 and f"no unanswered question {parking_key}" in missing.stderr
+
+    audit = ok(run(store_env, "audit"))
+    assert "unanswered_covered" in audit and "unanswered_deleted" in audit and "tester" in audit
+    assert "dog" not in audit and "parking" not in audit
+
+
+def test_purge_also_applies_the_unanswered_retention_period(store_env):
+    from dit_assistant.store.unanswered import list_questions, record_unanswered
+
+    database = open_database(store_env.database_url)
+    today = datetime.now(timezone.utc).date()
+    record_unanswered(database, "old question", "rest", "default", today=today - timedelta(days=91))
+    record_unanswered(database, "recent question", "rest", "default", today=today)
+    dry = ok(run(store_env, "purge", "--dry-run"))
+    assert "1 unanswered questions older than 90 days would be deleted" in dry
+    assert len(list_questions(database)) == 2
+    assert "0 unanswered questions older than 100 days deleted" in ok(
+        run(store_env, "purge", UNANSWERED_RETENTION_DAYS="100")
+    )
+    assert "1 unanswered questions older than 90 days deleted" in ok(run(store_env, "purge"))
+    assert [q.text for q in list_questions(database)] == ["recent question"]

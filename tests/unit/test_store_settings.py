@@ -64,6 +64,17 @@ def test_store_settings_from_environment_and_profile(tmp_path):
         )
 
 
+def test_unanswered_retention_from_environment_and_profile(tmp_path):
+    assert load_settings(env={}).unanswered_retention_days == 90
+    assert load_settings(env={"UNANSWERED_RETENTION_DAYS": "30"}).unanswered_retention_days == 30
+    profile = tmp_path / "clinic.yml"
+    profile.write_text(DEFAULT_PROFILE.read_text() + "\nunanswered_retention_days: 14\n")
+    from_profile = load_settings(env={"CLINIC_PROFILE": str(profile)})
+    assert (from_profile.unanswered_retention_days, from_profile.retention_days) == (14, 365)
+    with pytest.raises(ConfigurationError, match="UNANSWERED_RETENTION_DAYS"):
+        load_settings(env={"UNANSWERED_RETENTION_DAYS": "0"})
+
+
 def test_spool_directory_defaults_to_var(tmp_path):
     settings = load_settings(env={"DIT_VAR_DIR": str(tmp_path)})
     assert settings.spool_dir == tmp_path / "spool"

@@ -1,7 +1,9 @@
-"""``dit-staff``: the clinic's command line for enquiries, accounts, keys and the spool.
+"""``dit-staff``: the clinic's command line for enquiries, unanswered questions, accounts, keys
+and the spool.
 
-Only ``show`` and ``export`` reveal personal data, because staff run them deliberately; every
-other command prints references, statuses and counts. Changes are audited under
+Only ``show`` and ``export`` reveal personal data, because staff run them deliberately;
+``unanswered list`` prints what people asked, with contact details removed and no link to who
+asked; every other command prints references, statuses and counts. Changes are audited under
 ``--staff-user`` (default: ``cli:`` and the login name).
 """
 
@@ -23,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dit_assistant.log_privacy import install as redact_logs
 from dit_assistant.settings import ConfigurationError, Settings, get_settings
-from dit_assistant.store import accounts, audit, crypto, management, spool
+from dit_assistant.store import accounts, audit, crypto, management, spool, unanswered
 from dit_assistant.store.database import Database, open_database
 from dit_assistant.store.enquiries import normalise_reference, replay_spool
 from dit_assistant.store.models import STATUSES
@@ -62,6 +64,8 @@ def _friendly_errors(function: F) -> F:
             raise click.ClickException(f"configuration: {error}") from None
         except management.EnquiryNotFound as error:
             raise click.ClickException(f"no enquiry {error.args[0]}") from None
+        except unanswered.GroupNotFound as error:
+            raise click.ClickException(f"no unanswered question {error.args[0]}") from None
         except accounts.AccountError as error:
             raise click.ClickException(str(error)) from None
         except SQLAlchemyError as error:
@@ -259,17 +263,22 @@ def delete(ctx: Context, reference: str, yes: bool) -> None:
 @pass_context
 @_friendly_errors
 def purge(ctx: Context, dry_run: bool) -> None:
-    """Delete closed enquiries older than the retention period (RETENTION_DAYS)."""
+    """Delete closed enquiries and unanswered questions older than their retention periods
+    (RETENTION_DAYS, UNANSWERED_RETENTION_DAYS)."""
     days = ctx.settings.retention_days
+    question_days = ctx.settings.unanswered_retention_days
     if dry_run:
         references = management.expired_references(ctx.database, days)
+        questions = unanswered.expired_count(ctx.database, question_days)
         verb = "would be deleted"
     else:
         references = management.purge_expired(ctx.database, days, ctx.staff_user)
+        questions = unanswered.purge_unanswered(ctx.database, question_days, ctx.staff_user)
         verb = "deleted"
     click.echo(f"{len(references)} enquiries closed more than {days} days ago {verb}.")
     for reference in references:
         click.echo(f"  {reference}")
+    click.echo(f"{questions} unanswered questions older than {question_days} days {verb}.")
 
 
 @cli.command("audit")
@@ -283,6 +292,82 @@ def audit_command(ctx: Context, limit: int) -> None:
             f"{_when(entry.occurred_at)}  {entry.action:<15} {entry.reference or '-':<11} "
             f"{entry.staff_user or 'system'}{'  ' + entry.detail if entry.detail else ''}"
         )
+
+
+# ---------------------------------------------------------------------- unanswered questions
+@cli.group("unanswered")
+def unanswered_group() -> None:
+    """Questions the assistant had no answer to, grouped by similarity (contact details removed).
+
+    Write content for a common one (bot/domain.yml, bot/data/nlu/), then mark its group covered.
+    """
+
+
+def _short(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@unanswered_group.command("list")
+@click.option("--covered", is_flag=True, help="list the groups already marked covered instead")
+@click.option("--all-questions", is_flag=True, help="print every question of each group")
+@pass_context
+@_friendly_errors
+def unanswered_list(ctx: Context, covered: bool, all_questions: bool) -> None:
+    """List groups of similar unanswered questions, newest first, with counts.
+
+    GROUP is the number to give to ``covered`` and ``delete``.
+    """
+    grouped = unanswered.list_groups(ctx.database, covered)
+    if not grouped.groups:
+        click.echo("No covered questions." if covered else "No unanswered questions.")
+        return
+    shown = sum(group.count for group in grouped.groups)
+    state = "covered" if covered else "not yet covered"
+    click.echo(f"{shown} questions {state} in {len(grouped.groups)} groups, newest first.")
+    if grouped.total > shown:
+        click.echo(f"Only the newest {shown} of {grouped.total} were grouped.")
+    click.echo(f"{'GROUP':>6} {'COUNT':>5}  {'NEWEST':<10}  {'OLDEST':<10}  EXAMPLE")
+    for group in grouped.groups:
+        click.echo(
+            f"{group.key:>6} {group.count:>5}  {group.newest.isoformat():<10}  "
+            f"{group.oldest.isoformat():<10}  {_short(group.example, 80)}"
+        )
+        if all_questions:
+            for question in group.questions:
+                topic = f" [{question.nearest_intent}]" if question.nearest_intent else ""
+                click.echo(
+                    f"{'':>14}{question.received_on.isoformat()} {question.channel}{topic}: "
+                    f"{_short(question.text, 200)}"
+                )
+
+
+@unanswered_group.command("covered")
+@click.argument("group", type=int)
+@pass_context
+@_friendly_errors
+def unanswered_covered(ctx: Context, group: int) -> None:
+    """Mark GROUP covered by new content: hidden from the list, deleted at retention."""
+    found = unanswered.find_group(ctx.database, group)
+    changed = unanswered.mark_covered(ctx.database, found.ids, ctx.staff_user)
+    if changed:
+        click.echo(f"Group {group}: {changed} questions marked covered.")
+    else:
+        click.echo(f"Group {group} was already covered.")
+
+
+@unanswered_group.command("delete")
+@click.argument("group", type=int)
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@pass_context
+@_friendly_errors
+def unanswered_delete(ctx: Context, group: int, yes: bool) -> None:
+    """Delete GROUP's questions for good."""
+    found = unanswered.find_group(ctx.database, group)
+    if not yes:
+        click.confirm(f"Delete the {found.count} questions of group {group} for good?", abort=True)
+    deleted = unanswered.delete_questions(ctx.database, found.ids, ctx.staff_user)
+    click.echo(f"Group {group}: {deleted} questions deleted.")
 
 
 # --------------------------------------------------------------------------------- accounts

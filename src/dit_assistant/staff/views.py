@@ -27,7 +27,7 @@ from flask import (
 from dit_assistant.staff.charts import weekly_chart
 from dit_assistant.staff.export import csv_text
 from dit_assistant.staff.web import Dashboard
-from dit_assistant.store import accounts, management
+from dit_assistant.store import accounts, management, unanswered
 from dit_assistant.store.enquiries import REFERENCE_ALPHABET, REFERENCE_PREFIX
 from dit_assistant.store.models import STATUSES, utcnow
 from dit_assistant.store.statistics import weekly_statistics
@@ -288,3 +288,67 @@ def statistics() -> Any:
     return render_template(
         "statistics.html", active="statistics", stats=stats, chart=weekly_chart(stats.weeks)
     )
+
+
+# ---------------------------------------------------------------------- unanswered questions
+def _question_ids() -> list[int]:
+    """The ids of the group the staff member saw, as posted by its form."""
+    raw = request.form.get("ids", "")
+    parts = [part for part in raw.split(",") if part]
+    if not parts or len(parts) > unanswered.GROUPING_LIMIT or not all(p.isdigit() for p in parts):
+        abort(400)
+    return [int(part) for part in parts]
+
+
+@blueprint.get("/unanswered")
+@login_required
+def unanswered_questions() -> Any:
+    state = dashboard()
+    covered = request.args.get("covered") == "1"
+    grouped = unanswered.list_groups(state.database, covered, state.cipher)
+    return render_template(
+        "unanswered.html",
+        active="unanswered",
+        grouped=grouped,
+        covered=covered,
+        shown=sum(group.count for group in grouped.groups),
+        retention_days=state.settings.unanswered_retention_days,
+    )
+
+
+@blueprint.post("/unanswered/covered")
+@login_required
+def mark_unanswered_covered() -> Any:
+    changed = unanswered.mark_covered(dashboard().database, _question_ids(), g.staff.username)
+    if changed:
+        flash(f"{changed} {'question' if changed == 1 else 'questions'} marked covered.", "info")
+    else:
+        flash("Those questions were already covered or deleted.", "info")
+    return redirect(url_for("dashboard.unanswered_questions"))
+
+
+@blueprint.post("/unanswered/delete")
+@login_required
+def delete_unanswered() -> Any:
+    state = dashboard()
+    ids = _question_ids()
+    covered = request.form.get("covered") == "1"
+    if request.form.get("confirm") != "yes":
+        wanted = set(ids)
+        questions = [
+            q
+            for q in unanswered.list_questions(state.database, covered, state.cipher)
+            if q.id in wanted
+        ]
+        if not questions:
+            abort(404)
+        return render_template(
+            "confirm_delete_unanswered.html",
+            active="unanswered",
+            questions=questions,
+            ids=",".join(str(q.id) for q in questions),
+            covered=covered,
+        )
+    deleted = unanswered.delete_questions(state.database, ids, g.staff.username)
+    flash(f"{deleted} {'question' if deleted == 1 else 'questions'} deleted.", "info")
+    return redirect(url_for("dashboard.unanswered_questions", covered="1" if covered else None))

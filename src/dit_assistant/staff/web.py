@@ -27,6 +27,7 @@ from dit_assistant.settings import Settings, get_settings
 from dit_assistant.store.crypto import EnquiryCipher, dashboard_secret, load_cipher
 from dit_assistant.store.database import Database, open_database
 from dit_assistant.store.management import purge_expired
+from dit_assistant.store.unanswered import purge_unanswered
 
 logger = logging.getLogger(__name__)
 
@@ -106,11 +107,16 @@ class Dashboard:
             self.last_purge = now
         try:
             purged = purge_expired(self.database, self.settings.retention_days, "retention")
+            questions = purge_unanswered(
+                self.database, self.settings.unanswered_retention_days, "retention"
+            )
         except Exception as error:  # noqa: BLE001 - retention must not take the dashboard down
             logger.error("retention purge failed (%s)", type(error).__name__)
             return
         if purged:
             logger.info("retention purge deleted %d closed enquiries", len(purged))
+        if questions:
+            logger.info("retention purge deleted %d unanswered questions", questions)
 
 
 def _security_headers(response: Response) -> Response:

@@ -7,13 +7,14 @@ parameters reveals nothing about the person without the keys (see ``store/crypto
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -28,6 +29,9 @@ from sqlalchemy.types import TypeDecorator
 Base: Any = declarative_base()
 
 STATUSES = ("new", "contacted", "closed")
+UNANSWERED_REPLIES = ("default", "out_of_scope")
+"""Which "I don't have an answer" a question got: not understood (``utter_default``), or
+understood as outside what the assistant covers (``utter_out_of_scope``)."""
 CONTACT_METHODS = ("phone", "email", "text")
 
 
@@ -165,3 +169,29 @@ class AuditEvent(Base):
     reference: Mapped[str | None] = Column(String(16), nullable=True, index=True)
     staff_user: Mapped[str | None] = Column(String(80), nullable=True)
     detail: Mapped[str | None] = Column(String(200), nullable=True)
+
+
+class UnansweredQuestion(Base):
+    """A message that got the honest "I don't have an answer", kept so staff can fill the gap.
+
+    Deliberately unlinked from the person: no sender id, no conversation id, no enquiry, and only
+    the day it arrived. The text has contact details removed (``dit_assistant.redaction``) before
+    it is encrypted like enquiries; it is deleted after ``UNANSWERED_RETENTION_DAYS``.
+    """
+
+    __tablename__ = "unanswered_questions"
+    __table_args__ = (
+        CheckConstraint(
+            "reply IN ('default', 'out_of_scope')", name="ck_unanswered_questions_reply"
+        ),
+    )
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    received_on: Mapped[date] = Column(Date, nullable=False, index=True)
+    channel: Mapped[str] = Column(String(40), nullable=False)
+    reply: Mapped[str] = Column(String(16), nullable=False)
+    nearest_intent: Mapped[str | None] = Column(String(60), nullable=True)
+    """The topic the classifier leaned towards, too weakly to answer; never a safety intent."""
+    text_token: Mapped[str] = Column(Text, nullable=False)
+    covered_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
+    covered_by: Mapped[str | None] = Column(String(80), nullable=True)
