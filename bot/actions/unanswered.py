@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from dit_assistant.store.unanswered import record_unanswered
 
+from .contained import contained
 from .safety import SAFETY_ROUTES, database
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ def last_reply(tracker: Tracker) -> str | None:
     return None
 
 
+@contained
 class ActionNoteUnanswered(Action):
     """Stores the unanswered message, scrubbed and encrypted; never breaks the conversation."""
 
