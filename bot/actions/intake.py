@@ -96,6 +96,19 @@ def interruption_response(tracker: Tracker, domain: DomainDict) -> str | None:
     }.get(name)
 
 
+def route_response(tracker: Tracker, domain: DomainDict) -> str | None:
+    """The reply for a person DIT may not suit first (``route_*`` intents), if it is one.
+
+    Used where describing such a difficulty is itself the answer ("what would you like help
+    with?"): the person still gets the route's reply and its specialist services.
+    """
+    name, confidence = latest_intent(tracker)
+    if not name or confidence < INTERRUPTION_CONFIDENCE or not name.startswith("route_"):
+        return None
+    response = f"utter_{name}"
+    return response if response in domain.get("responses", {}) else None
+
+
 # Openings of a question. "when" is left out: "when I'm off work" answers "when can we call?".
 _QUESTION_OPENINGS = frozenset(
     {
@@ -342,6 +355,10 @@ class ValidateIntakeForm(FormValidationAction):
         text = normalise_free_text(value, MAX_HELP_TEXT)
         if text is None:
             return self._retry("intake_help_with", dispatcher, tracker, "utter_intake_invalid_text")
+        # The route intents are taken as this answer (domain.yml): asking again would loop.
+        route = route_response(tracker, domain)
+        if route is not None:
+            dispatcher.utter_message(response=route)
         return self._accept("intake_help_with", text)
 
     async def validate_intake_consent(

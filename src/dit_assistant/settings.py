@@ -8,6 +8,7 @@ and never by editing answers or code.
 from __future__ import annotations
 
 import base64
+import logging
 import os
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
@@ -18,6 +19,8 @@ from urllib.parse import urlsplit
 
 import yaml
 from dotenv import load_dotenv
+
+logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 """The checkout the package is installed from (the project is always installed editable)."""
@@ -71,6 +74,28 @@ PRACTICAL_FACTS: dict[str, str] = {
 }
 
 
+# The routes for people DIT may not suit first (bot/data/rules/routes.yml). Each key names a
+# ``specialist_services:`` list of a region in ``safety/helplines.yml`` and the template variable
+# ``{specialist_<key>}`` of the route's reply. A region without services for a route still gets a
+# sentence: the person is pointed to their GP or the team, never shown an empty list.
+SPECIALIST_ROUTES: tuple[str, ...] = (
+    "eating",
+    "psychosis",
+    "substance",
+    "bipolar",
+    "severe",
+    "recent_trauma",
+    "perinatal",
+    "harm_thoughts",
+    "parents",
+)
+SPECIALIST_FALLBACK = (
+    "Your GP or our team can tell you about specialist services near you, and help you find "
+    "the right one."
+)
+SPECIALIST_INTRO = "These services can also help:"
+
+
 class ConfigurationError(RuntimeError):
     """Raised at start-up when the configuration cannot describe a usable clinic."""
 
@@ -97,6 +122,9 @@ class RegionHelplines:
     emergency: str
     helplines: tuple[Service, ...]
     young_people: tuple[Service, ...]
+    specialist_services: dict[str, tuple[Service, ...]] = field(default_factory=dict)
+    """Reviewed specialist services by route (keys of ``SPECIALIST_ROUTES``); routes a region
+    has no reviewed entry for are absent, and their replies fall back to the GP or the team."""
 
 
 @dataclass(frozen=True)
@@ -279,8 +307,25 @@ class Settings:
             "emergency_route": self.helplines.emergency,
             "crisis_lines": _bulleted(crisis_lines),
             "young_people_lines": _bulleted([s.as_line() for s in self.helplines.young_people]),
+            **self._specialist_variables(),
             **self._practical_variables(),
         }
+
+    def _specialist_variables(self) -> dict[str, str]:
+        """``{specialist_<route>}``: the region's services for that route, or the fallback.
+
+        Every route always has a value, so a reply never shows a raw placeholder or an empty
+        list, whatever a region's entries hold.
+        """
+        variables = {}
+        for route in SPECIALIST_ROUTES:
+            services = self.helplines.specialist_services.get(route, ())
+            variables[f"specialist_{route}"] = (
+                "\n".join([SPECIALIST_INTRO, _bulleted([s.as_line() for s in services])])
+                if services
+                else SPECIALIST_FALLBACK
+            )
+        return variables
 
     def _practical_variables(self) -> dict[str, str]:
         """``{practical_<key>}`` for every practical fact: the clinic's words, or, when it left the
@@ -332,9 +377,39 @@ def load_region_presets() -> dict[str, RegionHelplines]:
             emergency=str(entry["emergency"]),
             helplines=_services(entry.get("helplines"), f"helplines.yml:{key}.helplines"),
             young_people=_services(entry.get("young_people"), f"helplines.yml:{key}.young_people"),
+            specialist_services=_specialist_services(entry.get("specialist_services"), key),
         )
         for key, entry in raw.items()
     }
+
+
+def _specialist_services(raw: Any, region: str) -> dict[str, tuple[Service, ...]]:
+    """A region's ``specialist_services:``: routes it has reviewed entries for.
+
+    A route name that is not one of ``SPECIALIST_ROUTES`` is skipped with a warning rather than
+    stopping the assistant: crisis replies must keep working while a clinic fixes a typo, and
+    the route it meant falls back to "your GP or our team" meanwhile.
+    """
+    if raw in (None, {}):
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigurationError(
+            f"helplines.yml:{region}.specialist_services must map route names to services"
+        )
+    services = {}
+    for route, entries in raw.items():
+        if route not in SPECIALIST_ROUTES:
+            logger.warning(
+                "helplines.yml:%s.specialist_services: unknown route %r skipped; known: %s",
+                region,
+                route,
+                ", ".join(SPECIALIST_ROUTES),
+            )
+            continue
+        found = _services(entries, f"helplines.yml:{region}.specialist_services.{route}")
+        if found:
+            services[str(route)] = found
+    return services
 
 
 def _practicalities(raw: Any) -> dict[str, str]:

@@ -79,7 +79,7 @@ TOPICS: dict[str, tuple[tuple[str, str], tuple[str, ...]]] = {
         ("Relationships are at the heart of DIT",),
     ),
     "ask_not_suitable": (
-        ("who is DIT not suitable for", "can I have DIT if I have bipolar"),
+        ("who is DIT not suitable for", "is there anyone DIT is not right for"),
         ("may not be the best fit", "never decided by me", "GP"),
     ),
     "ask_evidence": (

@@ -267,6 +267,26 @@ def test_describing_a_difficulty_that_names_a_topic_is_the_answer():
 
 
 @pytest.mark.parametrize(
+    "text",
+    ["I've been making myself sick after meals", "would DIT help with my drinking?"],
+)
+def test_a_route_described_as_what_to_help_with_is_the_answer_and_gets_its_reply(text):
+    intent = "route_eating" if "sick" in text else "route_substance"
+    assert validate("intake_help_with", text, intent=intent) == (
+        {"intake_help_with": text, "intake_failures": 0},
+        [f"utter_{intent}"],
+    )
+
+
+def test_an_unsure_route_reading_adds_no_route_reply():
+    text = "things at home mostly"
+    assert validate("intake_help_with", text, intent="route_perinatal", confidence=0.3) == (
+        {"intake_help_with": text, "intake_failures": 0},
+        [],
+    )
+
+
+@pytest.mark.parametrize(
     ("slot", "limit"), [("intake_best_times", intake.MAX_SHORT_TEXT), ("intake_help_with", 600)]
 )
 def test_free_text_has_a_length_limit(slot, limit):
