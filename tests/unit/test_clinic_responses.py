@@ -77,3 +77,13 @@ def test_crisis_replies_give_the_regions_emergency_route_and_helplines(domain, r
     young = generate(domain, settings, "utter_under_18")
     for service in settings.helplines.young_people:
         assert service.contact in young
+
+
+def test_the_young_persons_reply_starts_with_their_safety_not_a_rejection(domain):
+    """A child may be disclosing abuse: the reply opens with safety and never turns them away."""
+    settings = load_settings(env={})
+    text = generate(domain, settings, "utter_under_18")
+    opening = " ".join(text.splitlines()[:2])
+    assert settings.helplines.emergency in opening
+    assert "not your fault" in opening
+    assert "not the right service" not in text
