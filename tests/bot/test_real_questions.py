@@ -19,10 +19,10 @@ from tests.fixtures.real_questions import (
 # Regression floors at the level last measured (rounded down); raise them as the content
 # improves. Targets: 0.90 answerable and 0.95 unanswerable on the test part.
 FLOORS = {
-    "dev": {"answerable": 0.72, "unanswerable": 0.73},
-    "test": {"answerable": 0.66, "unanswerable": 0.62},
+    "dev": {"answerable": 0.84, "unanswerable": 0.80},
+    "test": {"answerable": 0.69, "unanswerable": 0.64},
 }
-# Crisis replies and check-ins to real questions (all ordinary): 4 of 252 dev, 2 of 217 test.
+# Crisis replies and check-ins to real questions (all ordinary): 2 of 252 dev, 3 of 217 test.
 CRISIS_CEILING = 0.02
 
 
