@@ -307,6 +307,9 @@ class Settings:
             "emergency_route": self.helplines.emergency,
             "crisis_lines": _bulleted(crisis_lines),
             "young_people_lines": _bulleted([s.as_line() for s in self.helplines.young_people]),
+            # How long enquiries and unanswered questions are kept, as the answers state it.
+            "enquiry_retention_days": str(self.retention_days),
+            "unanswered_retention_days": str(self.unanswered_retention_days),
             **self._specialist_variables(),
             **self._practical_variables(),
         }

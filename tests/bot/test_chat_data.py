@@ -1,0 +1,102 @@
+"""Data questions in the chat, through the trained bot: what the assistant keeps, and clearing
+the conversation on request (at any point, mid-enquiry too) so that nothing of it is held."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from rasa.shared.core.events import UserUttered
+
+from dit_assistant.settings import get_settings
+from dit_assistant.store.conversations import ForgettingTrackerStore
+from tests.fixtures.actions import IntakeSetting, intake_setting
+from tests.fixtures.bot import Bot, Conversation
+
+# Held out: none of these is a training phrasing (checked below).
+WHAT_IS_KEPT = [
+    "What do you keep about me?",
+    "is this chat private",
+    "do you save the stuff i type in here",
+    "who gets to see what I've been telling you",
+]
+CLEAR_REQUESTS = [
+    "please delete everything I've told you",
+    "can you wipe this chat please",
+    "i dont want any of this saved, delete it all",
+]
+
+
+@pytest.fixture(scope="module")
+def intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IntakeSetting]:
+    """The bot with the real action server, so the enquiry form can run."""
+    yield from intake_setting(tmp_path_factory)
+
+
+@pytest.fixture()
+def forgetting(bot: Bot) -> Iterator[Bot]:
+    """The bot with the Rasa server's conversation store (bot/endpoints.yml)."""
+    previous = bot.agent.tracker_store, bot.agent.processor.tracker_store
+    store = ForgettingTrackerStore(bot.agent.domain)
+    bot.agent.tracker_store = bot.agent.processor.tracker_store = store
+    yield bot
+    bot.agent.tracker_store, bot.agent.processor.tracker_store = previous
+
+
+def held_texts(bot: Bot, person: Conversation) -> list[str]:
+    tracker = bot.run(bot.agent.tracker_store.retrieve_full_tracker(person.sender))
+    return [e.text for e in tracker.events if isinstance(e, UserUttered)]
+
+
+def test_the_held_out_wordings_are_not_training_phrasings():
+    from pathlib import Path
+
+    training = Path("bot/data/nlu/privacy.yml").read_text().lower()
+    for text in WHAT_IS_KEPT + CLEAR_REQUESTS:
+        assert f"- {text.lower()}\n" not in training
+
+
+@pytest.mark.parametrize("text", WHAT_IS_KEPT)
+def test_what_the_assistant_keeps_is_answered_with_this_clinics_terms(bot, text):
+    settings = get_settings()
+    turn = bot.new_conversation().say(text)
+    assert turn.responses == ["utter_ask_chat_data"], (text, turn.responses)
+    assert f"{settings.retention_days} days" in turn.text
+    assert f"{settings.unanswered_retention_days} days" in turn.text
+    assert settings.clinic.privacy_notice_url in turn.text
+    assert "reference" in turn.text and "delete this chat" in turn.text
+
+
+@pytest.mark.parametrize("text", CLEAR_REQUESTS)
+def test_clearing_the_conversation_leaves_nothing_of_it(forgetting, text):
+    person = forgetting.new_conversation()
+    person.say("my name is Robin and I've been feeling low since my divorce")
+    turn = person.say(text)
+    assert "I've cleared this conversation" in turn.text, (text, turn.text)
+    assert get_settings().helplines.emergency not in turn.text
+    assert held_texts(forgetting, person) == []
+    # The person can carry on as if new.
+    assert person.say("what is DIT").responses == ["utter_ask_what_is_dit"]
+    assert held_texts(forgetting, person) == ["what is DIT"]
+
+
+def test_clearing_mid_enquiry_drops_the_enquiry_in_progress(intake: IntakeSetting):
+    bot = intake.bot
+    store = ForgettingTrackerStore(bot.agent.domain)
+    previous = bot.agent.tracker_store, bot.agent.processor.tracker_store
+    bot.agent.tracker_store = bot.agent.processor.tracker_store = store
+    try:
+        person = bot.new_conversation()
+        assert person.say("I'd like to book an assessment").responses[-1] == (
+            "utter_ask_intake_adult"
+        )
+        assert person.say("/affirm").responses == ["utter_ask_intake_name"]
+        assert person.say("Robin Ashworth").responses == ["utter_ask_intake_contact_method"]
+        turn = person.say("actually please delete everything I've told you")
+        assert "I've cleared this conversation" in turn.text, turn.text
+        tracker = bot.run(store.retrieve_full_tracker(person.sender))
+        assert tracker.active_loop_name is None
+        assert tracker.get_slot("intake_name") is None
+        assert "Robin" not in str([e.as_dict() for e in tracker.events])
+    finally:
+        bot.agent.tracker_store, bot.agent.processor.tracker_store = previous
