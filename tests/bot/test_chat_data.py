@@ -21,7 +21,7 @@ WHAT_IS_KEPT = [
     "who gets to see what I've been telling you",
 ]
 CLEAR_REQUESTS = [
-    "please delete everything I've told you",
+    "could you delete all the things I told you earlier",
     "can you wipe this chat please",
     "i dont want any of this saved, delete it all",
 ]
