@@ -7,9 +7,9 @@ import re
 import time
 
 import pytest
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY
 
-from dit_assistant.safety.component import SAFETY_NET_KEY, SafetyNet
+from dit_assistant.safety.component import SAFETY_NET_KEY, YOUNG_PERSON_ENTITY, SafetyNet
 from dit_assistant.safety.detector import RiskDetector, get_detector, load_spec
 from tests.fixtures.messages import classified
 
@@ -215,3 +215,38 @@ def test_contact_detail_check_takes_linear_time(text):
     started = time.perf_counter()
     assert is_contact_detail(text) is False
     assert time.perf_counter() - started < 0.05
+
+
+def _young_person(message) -> bool:
+    return any(e["entity"] == YOUNG_PERSON_ENTITY for e in message.get(ENTITIES) or [])
+
+
+@pytest.mark.parametrize(
+    ("text", "classifier_says", "intent"),
+    [
+        ("I'm 16 and I took an overdose", "under_18", "risk_overdose"),
+        ("im 12 and my stepdad touches me at night", "risk_abuse", "risk_abuse"),
+        ("i'm 15, is dit for me", "ask_who_for", "under_18"),
+        ("I'm in year 10 and I hate myself", "share_difficulty", "under_18"),
+    ],
+)
+def test_a_young_person_is_marked_whatever_reply_comes(safety_net, text, classifier_says, intent):
+    message = classified(text, classifier_says)
+    safety_net.process([message])
+    assert message.get(INTENT)["name"] == intent
+    assert _young_person(message)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I want to kill myself",
+        "my son is under 18, can he have therapy with you",
+        "my daughter is 15 and self harming",
+        "how long is each session",
+    ],
+)
+def test_adults_and_parents_are_not_marked_young(safety_net, text):
+    message = classified(text, "ask_session_length", confidence=0.9)
+    safety_net.process([message])
+    assert not _young_person(message)

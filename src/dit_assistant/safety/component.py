@@ -19,6 +19,10 @@ A risk verdict from the classifier alone (no reviewed phrase in the message) is 
   non-risk intent of the ranking (or ``nlu_fallback`` when that is weak). It removes some benign
   check-ins but also misses risk worded without any listed word, so it ships switched off
   (docs/risk-precision.md has the figures).
+
+A message that says the person is under 18 (the reviewed ``under_18`` phrases, or the classifier's
+verdict) also gets the ``young_person`` entity, whatever reply it gets; its slot then picks the
+crisis replies written for a child or young person for the rest of the conversation.
 """
 
 from __future__ import annotations
@@ -29,10 +33,10 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from dit_assistant.safety.detector import RiskDetector, get_detector
+from dit_assistant.safety.detector import Detection, RiskDetector, get_detector
 
 CHECK_IN_INTENT = "risk_check"
 FALLBACK_INTENT = "nlu_fallback"
@@ -65,6 +69,11 @@ def is_contact_detail(text: str) -> bool:
         and all(char.isdecimal() or char.isspace() or char in "().-" for char in digits)
     )
 
+
+YOUNG_PERSON_INTENT = "under_18"
+YOUNG_PERSON_ENTITY = "young_person"
+"""Set on any message that says the person is under 18, whatever reply it gets: the
+``young_person`` slot then picks the crisis replies written for a child or young person."""
 
 SAFETY_NET_KEY = "safety_net"
 """Parse-data key that records which reviewed phrase fired (the phrase, never the message)."""
@@ -123,7 +132,15 @@ class SafetyNet(GraphComponent):
 
     def _apply(self, message: Message) -> None:
         text = message.get(TEXT) or ""
-        detection = self._detector.detect(text)
+        detections = self._detector.detect_all(text)
+        self._apply_verdict(message, text, detections[0] if detections else None)
+        intent = (message.get(INTENT) or {}).get("name")
+        if intent == YOUNG_PERSON_INTENT or any(
+            d.intent == YOUNG_PERSON_INTENT for d in detections
+        ):
+            _mark_young_person(message)
+
+    def _apply_verdict(self, message: Message, text: str, detection: Detection | None) -> None:
         if detection is None:
             self._grade_classifier_verdict(message, text)
             return
@@ -196,3 +213,19 @@ class SafetyNet(GraphComponent):
         """Whether ``first`` comes before (or is) ``second`` in the reviewed priority order."""
         order = list(self._detector.intents)
         return order.index(first) <= order.index(second)
+
+
+def _mark_young_person(message: Message) -> None:
+    """Add the ``young_person`` entity (the whole message is the evidence: no span is kept)."""
+    entities = [e for e in message.get(ENTITIES) or [] if e.get("entity") != YOUNG_PERSON_ENTITY]
+    text = message.get(TEXT) or ""
+    entities.append(
+        {
+            "entity": YOUNG_PERSON_ENTITY,
+            "value": True,
+            "start": 0,
+            "end": len(text),
+            "extractor": SafetyNet.__name__,
+        }
+    )
+    message.set(ENTITIES, entities, add_to_output=True)
