@@ -1,8 +1,9 @@
 """Starts the assistant on this machine, on 127.0.0.1: the action server, the Rasa server, the
 demo clinic page with the chat widget and the staff dashboard.
 
-``make run`` calls this. It waits until every server answers, prints where to chat, and stops
-them all cleanly on Ctrl-C or SIGTERM. With ``--chat`` it opens a terminal chat instead
+``make run`` calls this. It waits until every server answers, prints where to chat, starts a
+server again if it dies (the others carry on meanwhile), and stops them all cleanly on Ctrl-C
+or SIGTERM. With ``--chat`` it opens a terminal chat instead
 (``make chat``).
 """
 
@@ -16,7 +17,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dit_assistant.settings import PROJECT_ROOT, get_settings
@@ -27,6 +30,11 @@ MODEL = PROJECT_ROOT / "models" / "dit-assistant.tar.gz"
 HOST = "127.0.0.1"
 STARTUP_TIMEOUT_S = 180
 STOP_TIMEOUT_S = 20
+# A server that dies is started again at once, unless it has already been restarted this many
+# times within the window: then something is wrong that restarting will not fix, and everything
+# stops with a message rather than looping.
+MAX_RESTARTS = 5
+RESTART_WINDOW_S = 300.0
 
 
 def _environment() -> dict[str, str]:
@@ -143,6 +151,49 @@ def stop(processes: Sequence[subprocess.Popen]) -> None:
             process.wait()
 
 
+@dataclass
+class Supervised:
+    """One of ``make run``'s servers, started again when it dies.
+
+    Without this, one crashed server (the action server, say) stopped every other one, so crisis
+    replies stopped too; now the others carry on and the dead one comes back.
+    """
+
+    name: str
+    command: list[str]
+    cwd: Path
+    env: dict[str, str]
+    process: subprocess.Popen | None = None
+    restarts: deque[float] = field(default_factory=deque)
+
+    def start(self) -> subprocess.Popen:
+        self.process = subprocess.Popen(self.command, cwd=self.cwd, env=self.env)
+        return self.process
+
+    def keep_running(self, now: float) -> bool:
+        """Restart the server if it has died; False if it died too often to try again."""
+        if self.process is None or self.process.poll() is None:
+            return True
+        while self.restarts and now - self.restarts[0] > RESTART_WINDOW_S:
+            self.restarts.popleft()
+        if len(self.restarts) >= MAX_RESTARTS:
+            print(
+                f"The {self.name} stopped {MAX_RESTARTS + 1} times within "
+                f"{RESTART_WINDOW_S:.0f} s; stopping everything.",
+                file=sys.stderr,
+                flush=True,
+            )
+            return False
+        print(
+            f"The {self.name} stopped (exit code {self.process.returncode}); starting it again.",
+            file=sys.stderr,
+            flush=True,
+        )
+        self.restarts.append(now)
+        self.start()
+        return True
+
+
 def serve(rasa_port: int) -> int:
     settings = get_settings()  # fail now, with a clear message, if the configuration is unusable
     if not MODEL.exists():
@@ -157,14 +208,20 @@ def serve(rasa_port: int) -> int:
     cors = (web_url, *settings.widget_origins)
     action_port = settings.action_port
     endpoints = runtime_endpoints(action_port, settings.var_dir)
-    processes = [
-        subprocess.Popen(action_server_command(action_port), cwd=BOT_DIR, env=env),
-        subprocess.Popen(
-            rasa_server_command(rasa_port, cors=cors, endpoints=endpoints), cwd=BOT_DIR, env=env
+    servers = [
+        Supervised("action server", action_server_command(action_port), BOT_DIR, env),
+        Supervised(
+            "Rasa server",
+            rasa_server_command(rasa_port, cors=cors, endpoints=endpoints),
+            BOT_DIR,
+            env,
         ),
-        subprocess.Popen(web_server_command(settings.web_port, base), cwd=PROJECT_ROOT, env=env),
-        subprocess.Popen(dashboard_command(settings.dashboard_port), cwd=PROJECT_ROOT, env=env),
+        Supervised("website", web_server_command(settings.web_port, base), PROJECT_ROOT, env),
+        Supervised(
+            "staff dashboard", dashboard_command(settings.dashboard_port), PROJECT_ROOT, env
+        ),
     ]
+    processes = [server.start() for server in servers]
 
     def _on_signal(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
@@ -189,9 +246,8 @@ def serve(rasa_port: int) -> int:
             "Press Ctrl-C to stop.\n",
             flush=True,
         )
-        while all(p.poll() is None for p in processes):
+        while all(server.keep_running(time.monotonic()) for server in servers):
             time.sleep(0.5)
-        print("A server stopped unexpectedly; stopping the other.", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\nStopping...", flush=True)
@@ -200,7 +256,7 @@ def serve(rasa_port: int) -> int:
         print(f"Could not start: {error}", file=sys.stderr)
         return 1
     finally:
-        stop(processes)
+        stop([server.process for server in servers if server.process is not None])
 
 
 def chat(rasa_port: int) -> int:
