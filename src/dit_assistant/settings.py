@@ -151,6 +151,10 @@ class ClinicProfile:
 DEFAULT_WEB_PORT = 8080
 DEFAULT_MAX_MESSAGE_CHARS = 2000
 """Longest message read, in characters; a longer one gets a kind reply and is not processed."""
+DEFAULT_MAX_MESSAGES_PER_MINUTE = 30
+"""Messages one sender may send in a minute; more get a kind reply (with the crisis lines) and
+are not processed. Far above anyone typing, even in distress; a script flooding the server hits
+it at once."""
 DEFAULT_MAX_REQUEST_BYTES = 256 * 1024
 """Largest request body the Rasa server reads (Sanic, socket.io): far above any message allowed
 (2,000 characters as JSON escapes are under 25 KB) and far below Sanic's own 100 MB."""
@@ -280,6 +284,8 @@ class Settings:
     """``MAX_MESSAGE_CHARS``: longer messages are answered kindly and never processed."""
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     """``MAX_REQUEST_BYTES``: larger request bodies are refused (413) before they are read."""
+    max_messages_per_minute: int = DEFAULT_MAX_MESSAGES_PER_MINUTE
+    """``MAX_MESSAGES_PER_MINUTE``: per sender; more get a kind reply and are not processed."""
     log_level: str = "INFO"
     """``LOG_LEVEL`` of the servers ``make run`` starts; content is redacted at every level."""
 
@@ -587,6 +593,11 @@ def _web_and_channel_settings(env: dict[str, str]) -> dict[str, Any]:
             env.get("MAX_MESSAGE_CHARS") or DEFAULT_MAX_MESSAGE_CHARS, "MAX_MESSAGE_CHARS", 100_000
         ),
         "log_level": _log_level(env.get("LOG_LEVEL") or "INFO"),
+        "max_messages_per_minute": _positive_int(
+            env.get("MAX_MESSAGES_PER_MINUTE") or DEFAULT_MAX_MESSAGES_PER_MINUTE,
+            "MAX_MESSAGES_PER_MINUTE",
+            10_000,
+        ),
         "max_request_bytes": _positive_int(
             env.get("MAX_REQUEST_BYTES") or DEFAULT_MAX_REQUEST_BYTES,
             "MAX_REQUEST_BYTES",

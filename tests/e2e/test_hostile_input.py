@@ -15,6 +15,7 @@ import pytest
 
 CRISIS = "Are you safe right now?"
 TOO_LONG = "That message is too long for me to read."
+TOO_FAST = "You're sending messages faster than I can read them"
 
 
 def texts(reply) -> str:
@@ -165,3 +166,24 @@ def test_a_crisis_reply_is_not_held_up_by_a_flood_of_oversized_messages(running_
             worker.join(timeout=15)
     assert sent[0] >= 4, "the flood did not run"
     assert max(latencies) < 1.0, latencies
+
+
+def test_a_sender_flooding_ordinary_messages_is_throttled_and_others_are_not(running_server):
+    """One sender posts more than MAX_MESSAGES_PER_MINUTE (30) messages as fast as it can: the
+    ones over the limit get the kind reply with the crisis lines, and meanwhile another
+    sender's crisis message is answered within 1 s."""
+    flooder = uuid.uuid4().hex
+    answers = [
+        post(running_server.base_url, message_body(flooder, "hello"), timeout=10)[1]
+        for _ in range(35)
+    ]
+    throttled = [answer for answer in answers if TOO_FAST in answer]
+    assert len(throttled) == 5, [a[:60] for a in answers]
+    assert all(TOO_FAST not in answer for answer in answers[:30])
+    assert "999" in throttled[0]
+    started = time.monotonic()
+    status, answer = post(
+        running_server.base_url, message_body(uuid.uuid4().hex, "I want to kill myself")
+    )
+    assert time.monotonic() - started < 1.0
+    assert status == 200 and CRISIS in answer

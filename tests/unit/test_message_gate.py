@@ -116,9 +116,9 @@ def _gate(settings: Settings, events: list[Any] | None = None) -> tuple[MessageG
     return gate, recorder
 
 
-def _send(gate: MessageGate, text: str) -> list[dict[str, Any]]:
+def _send(gate: MessageGate, text: str, sender: str = "someone") -> list[dict[str, Any]]:
     collector = CollectingOutputChannel()
-    asyncio.run(gate(UserMessage(text, collector, "someone", input_channel="rest")))
+    asyncio.run(gate(UserMessage(text, collector, sender, input_channel="rest")))
     return collector.messages
 
 
@@ -185,3 +185,27 @@ def test_rest_callers_cannot_choose_the_input_channel():
     assert result == ("a", "hi", None)
     result = read_message(b'{"sender": "a", "message": "hi", "metadata": {"k": 1}}')
     assert result == ("a", "hi", {"k": 1})
+
+
+def test_a_sender_over_the_rate_limit_gets_the_crisis_lines_and_is_not_processed(settings):
+    limited = replace(settings, max_messages_per_minute=3)
+    gate, recorder = _gate(limited)
+    for number in range(3):
+        assert _send(gate, f"question {number}") == []
+    replies = _send(gate, "I want to kill myself")
+    assert recorder.received == ["question 0", "question 1", "question 2"]
+    assert len(replies) == 1
+    text = replies[0]["text"]
+    assert text.startswith("You're sending messages faster than I can read them")
+    assert settings.helplines.emergency in text
+    for service in settings.helplines.helplines:
+        assert service.name in text
+    assert settings.clinic.phone in text
+
+
+def test_one_sender_over_the_limit_does_not_hold_up_another(settings):
+    gate, recorder = _gate(replace(settings, max_messages_per_minute=2))
+    for _ in range(5):
+        _send(gate, "flood", sender="flooder")
+    assert _send(gate, "what is DIT", sender="someone else") == []
+    assert recorder.received == ["flood", "flood", "what is DIT"]

@@ -74,6 +74,7 @@ def test_every_region_names_the_country_whose_phone_numbers_it_uses():
         ({"ACTION_PORT": "-1"}, "ACTION_PORT must be between 1 and 65535"),
         ({"DASHBOARD_PORT": "65536"}, "DASHBOARD_PORT must be between 1 and 65535"),
         ({"RETENTION_DAYS": "0"}, "RETENTION_DAYS"),
+        ({"MAX_MESSAGES_PER_MINUTE": "lots"}, "MAX_MESSAGES_PER_MINUTE must be a whole number"),
         ({"DIT_ENV": "staging"}, "DIT_ENV must be one of development, production"),
         ({"DASHBOARD_SECURE_COOKIES": "maybe"}, "DASHBOARD_SECURE_COOKIES must be true or false"),
         ({"WIDGET_ORIGINS": "www.example-clinic.org"}, "WIDGET_ORIGINS entries look like"),

@@ -9,6 +9,10 @@ that syntax, so it cannot simply be switched off; instead each channel hands its
 - answers a message longer than ``MAX_MESSAGE_CHARS`` with a kind reply and processes nothing:
   the classifier's time grows with the text, and one huge message would hold up every other
   person's reply, crisis replies included;
+- answers a sender's messages beyond ``MAX_MESSAGES_PER_MINUTE`` (a moving window, the
+  ``limits`` library) with a kind reply that carries the emergency route and the crisis lines,
+  and processes nothing: a script flooding the server cannot hold up anyone else, and a person
+  in distress who is throttled still reads where to get help now;
 - lets a ``/...`` payload through only when the bot has just offered it as a button (or it is
   ``/greet``, which the widget and Telegram's Start send), and only when its entities fit the
   slots they fill;
@@ -27,6 +31,9 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
+from limits import RateLimitItemPerMinute
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from rasa.core.channels.channel import UserMessage
 from rasa.shared.core.slots import (
     AnySlot,
@@ -63,6 +70,17 @@ def too_long_reply(settings: Settings) -> str:
     return (
         "That message is too long for me to read. Please send a shorter one, "
         f"or call {clinic.phone} or email {clinic.email}."
+    )
+
+
+def too_fast_reply(settings: Settings) -> str:
+    clinic, helplines = settings.clinic, settings.helplines
+    lines = "\n".join(f"• {service.as_line()}" for service in helplines.helplines)
+    return (
+        "You're sending messages faster than I can read them, so I've paused for a moment. "
+        "Please wait a minute, then send your message again.\n"
+        f"If you need help now, {helplines.emergency}.\n{lines}\n"
+        f"You can also call {clinic.phone} or email {clinic.email}."
     )
 
 
@@ -145,6 +163,8 @@ class MessageGate:
         self._on_new_message = on_new_message
         self._settings = settings
         self._app: Sanic | None = None
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._rate = RateLimitItemPerMinute(self.settings.max_messages_per_minute)
 
     @property
     def settings(self) -> Settings:
@@ -164,6 +184,12 @@ class MessageGate:
 
     async def __call__(self, message: UserMessage) -> None:
         text = message.text or ""
+        if not self._limiter.hit(self._rate, "sender", str(message.sender_id)):
+            logger.info("refused a message over the per-sender rate limit")
+            await message.output_channel.send_text_message(
+                message.sender_id, too_fast_reply(self.settings)
+            )
+            return
         if len(text) > self.settings.max_message_chars:
             logger.info("refused a message of %d characters", len(text))
             await message.output_channel.send_text_message(
