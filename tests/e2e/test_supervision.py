@@ -41,6 +41,7 @@ def test_a_killed_action_server_comes_back_and_crisis_replies_never_stop(running
     port = running_server.env["ACTION_PORT"]
     health = f"http://127.0.0.1:{port}/health"
     assert _answers(health)
+    time.sleep(1)  # make run has seen every server up and now supervises them
     old_pid = _pid_of_action_server(port)
     os.kill(old_pid, signal.SIGKILL)
     time.sleep(2)  # long enough for the old behaviour: every server stopped within 0.5 s

@@ -163,7 +163,9 @@ class MessageGate:
         self._on_new_message = on_new_message
         self._settings = settings
         self._app: Sanic | None = None
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        # The limiter keeps only a weak reference to its storage: the gate holds the storage.
+        self._rate_storage = MemoryStorage()
+        self._limiter = MovingWindowRateLimiter(self._rate_storage)
         self._rate = RateLimitItemPerMinute(self.settings.max_messages_per_minute)
 
     @property
