@@ -4,6 +4,7 @@ the conversation on request (at any point, mid-enquiry too) so that nothing of i
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from rasa.shared.core.events import UserUttered
@@ -33,14 +34,22 @@ def intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IntakeSetting]:
     yield from intake_setting(tmp_path_factory)
 
 
-@pytest.fixture()
-def forgetting(bot: Bot) -> Iterator[Bot]:
-    """The bot with the Rasa server's conversation store (bot/endpoints.yml)."""
+@contextmanager
+def rasa_servers_store(bot: Bot) -> Iterator[ForgettingTrackerStore]:
+    """``bot`` with the Rasa server's conversation store (bot/endpoints.yml) while in use."""
     previous = bot.agent.tracker_store, bot.agent.processor.tracker_store
     store = ForgettingTrackerStore(bot.agent.domain)
     bot.agent.tracker_store = bot.agent.processor.tracker_store = store
-    yield bot
-    bot.agent.tracker_store, bot.agent.processor.tracker_store = previous
+    try:
+        yield store
+    finally:
+        bot.agent.tracker_store, bot.agent.processor.tracker_store = previous
+
+
+@pytest.fixture()
+def forgetting(bot: Bot) -> Iterator[Bot]:
+    with rasa_servers_store(bot):
+        yield bot
 
 
 def held_texts(bot: Bot, person: Conversation) -> list[str]:
@@ -82,10 +91,7 @@ def test_clearing_the_conversation_leaves_nothing_of_it(forgetting, text):
 
 def test_clearing_mid_enquiry_drops_the_enquiry_in_progress(intake: IntakeSetting):
     bot = intake.bot
-    store = ForgettingTrackerStore(bot.agent.domain)
-    previous = bot.agent.tracker_store, bot.agent.processor.tracker_store
-    bot.agent.tracker_store = bot.agent.processor.tracker_store = store
-    try:
+    with rasa_servers_store(bot) as store:
         person = bot.new_conversation()
         assert person.say("I'd like to book an assessment").responses[-1] == (
             "utter_ask_intake_adult"
@@ -98,5 +104,3 @@ def test_clearing_mid_enquiry_drops_the_enquiry_in_progress(intake: IntakeSettin
         assert tracker.active_loop_name is None
         assert tracker.get_slot("intake_name") is None
         assert "Robin" not in str([e.as_dict() for e in tracker.events])
-    finally:
-        bot.agent.tracker_store, bot.agent.processor.tracker_store = previous
