@@ -279,6 +279,9 @@ class Settings:
     web_port: int = DEFAULT_WEB_PORT
     widget_origins: tuple[str, ...] = ()
     """Origins of the clinic's own sites that embed the widget (allowed by the Rasa server)."""
+    rest_token: str = field(default="", repr=False)  # a secret: kept out of logs
+    """``REST_TOKEN``: callers of the REST channel must send ``Authorization: Bearer <token>``.
+    Unset: the REST channel answers only 127.0.0.1 in development and is off in production."""
     channels: ChannelSettings = field(default_factory=ChannelSettings)
     max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS
     """``MAX_MESSAGE_CHARS``: longer messages are answered kindly and never processed."""
@@ -293,6 +296,16 @@ class Settings:
     def production(self) -> bool:
         """Production refuses generated development secrets: they must come from the environment."""
         return self.environment == "production"
+
+    @property
+    def allowed_widget_origins(self) -> tuple[str, ...]:
+        """Pages that may open the widget's socket.io connection: the local test page that
+        ``make run`` serves, and ``WIDGET_ORIGINS``."""
+        return (
+            f"http://127.0.0.1:{self.web_port}",
+            f"http://localhost:{self.web_port}",
+            *self.widget_origins,
+        )
 
     def template_variables(self) -> dict[str, str]:
         """Values that response templates in ``bot/domain.yml`` may use as ``{name}``."""
@@ -572,6 +585,20 @@ def _origins(raw: str) -> tuple[str, ...]:
     return tuple(origins)
 
 
+MIN_REST_TOKEN_CHARS = 32
+
+
+def _rest_token(raw: str) -> str:
+    """``REST_TOKEN``: long enough that it cannot be guessed (``openssl rand -hex 32``)."""
+    token = raw.strip()
+    if token and len(token) < MIN_REST_TOKEN_CHARS:
+        raise ConfigurationError(
+            f"REST_TOKEN must be at least {MIN_REST_TOKEN_CHARS} characters "
+            "(make one with: openssl rand -hex 32)"
+        )
+    return token
+
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -589,6 +616,7 @@ def _web_and_channel_settings(env: dict[str, str]) -> dict[str, Any]:
     return {
         "web_port": int(raw_port),
         "widget_origins": _origins(env.get("WIDGET_ORIGINS") or ""),
+        "rest_token": _rest_token(env.get("REST_TOKEN") or ""),
         "max_message_chars": _positive_int(
             env.get("MAX_MESSAGE_CHARS") or DEFAULT_MAX_MESSAGE_CHARS, "MAX_MESSAGE_CHARS", 100_000
         ),

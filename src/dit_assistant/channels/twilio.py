@@ -35,7 +35,7 @@ from dit_assistant.channels.common import (
     resolve_numbered_reply,
     split_message,
 )
-from dit_assistant.channels.guard import guarded
+from dit_assistant.channels.guard import conversation_id, guarded
 from dit_assistant.settings import TwilioSettings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -147,7 +147,7 @@ class TwilioChannel(TwilioInput):
                 return bad_request("expected From, To and Body")
             text = text.replace("¡", "@")  # some carriers turn @ into ¡
             agent = getattr(request.app.ctx, "agent", None)
-            text = await resolve_numbered_reply(agent, sender, text)
+            text = await resolve_numbered_reply(agent, conversation_id(self.name(), sender), text)
             try:
                 await on_new_message(
                     UserMessage(
