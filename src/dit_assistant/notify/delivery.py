@@ -19,8 +19,9 @@ A failed notice is marked ``failed`` (the dashboard shows "not notified") and tr
 ``BACKOFF`` (1 minute, 5, 15, an hour, then less often) until ``MAX_ATTEMPTS``; then it waits for
 ``dit-staff notify --retry``. Before sending, a process claims a row by moving its next try past
 the sending time in one conditional UPDATE, so two processes (the action server and a cron job)
-never send the same due notice together (``--retry`` takes every unsent one), and a process that dies mid-send only delays it by
-``LEASE``. Logs name references, ways and error types only: never a secret, never personal data.
+never send the same due notice together (``--retry`` takes every unsent one), and a process
+that dies mid-send only delays it by ``LEASE``. Logs name references, ways and error types
+only: never a secret, never personal data.
 """
 
 from __future__ import annotations
