@@ -1,15 +1,15 @@
 """Enquiry notifications: whether staff were told of each enquiry, by email and by webhook.
 
-Revision ID: 0004
-Revises: 0003
-Create Date: 2027-01-12
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-03
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
