@@ -31,6 +31,10 @@ DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_VAR_DIR / 'dit-assistant.sqlite'}"
 DEFAULT_RETENTION_DAYS = 365
 DEFAULT_UNANSWERED_RETENTION_DAYS = 90
 DEFAULT_DASHBOARD_PORT = 5010
+DEFAULT_DASHBOARD_SESSION_HOURS = 12
+"""A dashboard session ends this long after logging in, however active it is."""
+DEFAULT_DASHBOARD_IDLE_MINUTES = 30
+"""A dashboard session ends after this long without a request."""
 DEFAULT_ACTION_PORT = 5055
 ENVIRONMENTS = ("development", "production")
 
@@ -274,6 +278,10 @@ class Settings:
     """Port of the action server that ``make run`` starts (127.0.0.1 only)."""
     dashboard_secret_key: str | None = None
     dashboard_secure_cookies: bool = True
+    dashboard_session_hours: int = DEFAULT_DASHBOARD_SESSION_HOURS
+    """``DASHBOARD_SESSION_HOURS``: a session's absolute lifetime, activity or not."""
+    dashboard_idle_minutes: int = DEFAULT_DASHBOARD_IDLE_MINUTES
+    """``DASHBOARD_IDLE_MINUTES``: a session unused this long has ended."""
 
     # Website widget and messaging platforms (see the README, "The website widget").
     web_port: int = DEFAULT_WEB_PORT
@@ -530,6 +538,16 @@ def _store_settings(env: dict[str, str], raw_profile: dict[str, Any]) -> dict[st
         ),
         "dashboard_secret_key": (env.get("DASHBOARD_SECRET_KEY") or "").strip() or None,
         "dashboard_secure_cookies": secure_cookies,
+        "dashboard_session_hours": _positive_int(
+            env.get("DASHBOARD_SESSION_HOURS") or DEFAULT_DASHBOARD_SESSION_HOURS,
+            "DASHBOARD_SESSION_HOURS",
+            168,
+        ),
+        "dashboard_idle_minutes": _positive_int(
+            env.get("DASHBOARD_IDLE_MINUTES") or DEFAULT_DASHBOARD_IDLE_MINUTES,
+            "DASHBOARD_IDLE_MINUTES",
+            1440,
+        ),
     }
 
 

@@ -40,6 +40,19 @@ def test_development_key_is_generated_once_into_var(tmp_path, caplog):
     assert key_file.read_text() == key
 
 
+def test_dashboard_session_limits_from_environment():
+    default = load_settings(env={})
+    assert (default.dashboard_session_hours, default.dashboard_idle_minutes) == (12, 30)
+    chosen = load_settings(env={"DASHBOARD_SESSION_HOURS": "8", "DASHBOARD_IDLE_MINUTES": "15"})
+    assert (chosen.dashboard_session_hours, chosen.dashboard_idle_minutes) == (8, 15)
+    with pytest.raises(ConfigurationError, match="DASHBOARD_SESSION_HOURS"):
+        load_settings(env={"DASHBOARD_SESSION_HOURS": "0"})
+    with pytest.raises(ConfigurationError, match="DASHBOARD_SESSION_HOURS"):
+        load_settings(env={"DASHBOARD_SESSION_HOURS": "1000"})
+    with pytest.raises(ConfigurationError, match="DASHBOARD_IDLE_MINUTES"):
+        load_settings(env={"DASHBOARD_IDLE_MINUTES": "soon"})
+
+
 def test_store_settings_from_environment_and_profile(tmp_path):
     settings = load_settings(
         env={"RETENTION_DAYS": "30", "DASHBOARD_PORT": "6001", "ENQUIRY_SPOOL_DIR": "/tmp/s"}

@@ -388,9 +388,13 @@ def create_user(ctx: Context, name: str, password_stdin: bool) -> None:
 @pass_context
 @_friendly_errors
 def set_password(ctx: Context, name: str, password_stdin: bool) -> None:
-    """Set a new password for an account (and enable it again)."""
-    accounts.set_password(ctx.database, name, _read_password(password_stdin), ctx.staff_user)
-    click.echo(f"Password of {name} changed.")
+    """Set a new password for an account (and enable it again); this logs the account out of
+    every dashboard session."""
+    ended = accounts.set_password(
+        ctx.database, name, _read_password(password_stdin), ctx.staff_user
+    )
+    sessions = "session" if ended == 1 else "sessions"
+    click.echo(f"Password of {name} changed; {ended} dashboard {sessions} logged out.")
 
 
 @cli.command("disable-user")
@@ -398,7 +402,7 @@ def set_password(ctx: Context, name: str, password_stdin: bool) -> None:
 @pass_context
 @_friendly_errors
 def disable_user(ctx: Context, name: str) -> None:
-    """Stop an account from logging in; open sessions end at their next request."""
+    """Stop an account from logging in; its dashboard sessions end at once."""
     accounts.set_active(ctx.database, name, False, ctx.staff_user)
     click.echo(f"Account {name} disabled.")
 
