@@ -27,6 +27,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 DEFAULT_PROFILE = PROJECT_ROOT / "config" / "clinic.yml"
 DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
+DEV_KEY_DIRECTORY = "dit-assistant"
+DEV_KEY_NAME = "dev-enquiry.key"
+"""The development key's file, in the user's configuration directory: never in ``var/``."""
 DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_VAR_DIR / 'dit-assistant.sqlite'}"
 DEFAULT_RETENTION_DAYS = 365
 DEFAULT_UNANSWERED_RETENTION_DAYS = 90
@@ -268,7 +271,10 @@ class Settings:
     environment: str = "development"
     var_dir: Path = DEFAULT_VAR_DIR
     enquiry_keys: tuple[str, ...] = ()
-    """Fernet keys for personal data at rest, newest first; empty: a development key in var/."""
+    """Fernet keys for personal data at rest, newest first; empty: the development key."""
+    dev_key_file: Path = Path.home() / ".config" / DEV_KEY_DIRECTORY / DEV_KEY_NAME
+    """``DEV_ENQUIRY_KEY_FILE``: the development key used without ``ENQUIRY_KEYS``; by default in
+    the user's configuration directory, never beside the database in ``var/``."""
     spool_dir: Path = DEFAULT_VAR_DIR / "spool"
     retention_days: int = DEFAULT_RETENTION_DAYS
     unanswered_retention_days: int = DEFAULT_UNANSWERED_RETENTION_DAYS
@@ -489,6 +495,26 @@ def _flag(raw: str, name: str) -> bool:
     raise ConfigurationError(f"{name} must be true or false, not {raw!r}")
 
 
+def default_dev_key_file(env: dict[str, str]) -> Path:
+    """Where the development key lives without ``DEV_ENQUIRY_KEY_FILE``: the user's
+    configuration directory (``$XDG_CONFIG_HOME``, else ``~/.config``), outside the checkout."""
+    config_home = (env.get("XDG_CONFIG_HOME") or "").strip()
+    if config_home and Path(config_home).is_absolute():
+        base = Path(config_home)
+    else:
+        home = (env.get("HOME") or "").strip()
+        base = (Path(home) if home else Path.home()) / ".config"
+    return base / DEV_KEY_DIRECTORY / DEV_KEY_NAME
+
+
+def _dev_key_file(env: dict[str, str]) -> Path:
+    raw = (env.get("DEV_ENQUIRY_KEY_FILE") or "").strip()
+    if not raw:
+        return default_dev_key_file(env)
+    path = Path(raw).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
 def _store_settings(env: dict[str, str], raw_profile: dict[str, Any]) -> dict[str, Any]:
     """Settings of the enquiry store and staff dashboard, checked so start-up fails clearly."""
     environment = (env.get("DIT_ENV") or "development").strip().lower()
@@ -525,6 +551,7 @@ def _store_settings(env: dict[str, str], raw_profile: dict[str, Any]) -> dict[st
         "environment": environment,
         "var_dir": var_dir,
         "enquiry_keys": keys,
+        "dev_key_file": _dev_key_file(env),
         "spool_dir": spool_dir,
         "retention_days": _positive_int(retention, "RETENTION_DAYS (retention_days)"),
         "unanswered_retention_days": _positive_int(

@@ -436,8 +436,11 @@ def rotate_keys(ctx: Context) -> None:
     rows = management.rotate_keys(ctx.database, cipher, ctx.staff_user)
     files = spool.Spool(ctx.settings.spool_dir, cipher).rotate()
     click.echo(f"Re-encrypted {rows} database rows and {files} spooled files with the newest key.")
-    if cipher.key_count > 1:
+    if cipher.key_count > 1 and ctx.settings.enquiry_keys:
         click.echo("The older keys in ENQUIRY_KEYS are no longer needed and can be removed.")
+    elif cipher.key_count > 1:
+        legacy = ctx.settings.var_dir / crypto.LEGACY_DEV_KEY_FILE
+        click.echo(f"The older development key {legacy} is no longer needed and can be deleted.")
 
 
 @cli.command("replay-spool")
