@@ -176,6 +176,27 @@ def test_a_wrong_current_password_changes_nothing(setting):
     assert accounts.authenticate(setting.database, "alice", PASSWORD) is not None
 
 
+def test_guessing_the_current_password_is_throttled_like_logging_in(setting):
+    """Someone with a copied cookie cannot try current passwords without limit."""
+    thief = setting.client()
+    login(thief)
+
+    def attempt(current: str) -> int:
+        return thief.post(
+            "/password",
+            data={
+                "current_password": current,
+                "new_password": NEW_PASSWORD,
+                "repeat_password": NEW_PASSWORD,
+                "csrf_token": csrf(thief, "/password"),
+            },
+        ).status_code
+
+    assert [attempt(f"guess number {n}") for n in range(5)] == [400] * 5
+    assert attempt(PASSWORD) == 429  # even the right one, for now
+    assert accounts.authenticate(setting.database, "alice", PASSWORD) is not None
+
+
 def test_a_password_reset_from_the_command_line_logs_the_account_out_everywhere(setting):
     accounts.create_user(setting.database, "bob", PASSWORD)
     first, second, other_account = setting.client(), setting.client(), setting.client()
