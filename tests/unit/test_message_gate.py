@@ -279,3 +279,22 @@ TOKEN = "t" * 40
 def test_who_may_call_the_rest_channel(settings, token, authorization, address, expected):
     configured = replace(settings, rest_token=token)
     assert caller_admitted(configured, authorization, address) == expected
+
+
+def _deliver(gate: MessageGate, text: str, channel: str, delivery: str | None) -> None:
+    metadata = {"delivery_id": delivery} if delivery else {}
+    message = UserMessage(
+        text, CollectingOutputChannel(), "someone", input_channel=channel, metadata=metadata
+    )
+    asyncio.run(gate(message))
+
+
+def test_an_update_delivered_again_is_handled_once(settings):
+    gate, recorder = _gate(settings)
+    _deliver(gate, "first", "telegram", "1001")
+    _deliver(gate, "first", "telegram", "1001")  # the platform retried
+    _deliver(gate, "second", "telegram", "1002")
+    _deliver(gate, "other platform", "twilio", "1001")  # ids are per platform
+    _deliver(gate, "no id", "rest", None)
+    _deliver(gate, "no id", "rest", None)
+    assert recorder.received == ["first", "second", "other platform", "no id", "no id"]

@@ -18,6 +18,11 @@ that syntax, so it cannot simply be switched off; instead each channel hands its
   slots they fill;
 - turns any other text that starts with ``/`` into plain words (the slashes removed), so it goes
   through the NLU pipeline and the safety net like anything else a person types;
+- drops a platform's redelivery of an update it has already handled (the same
+  ``metadata["delivery_id"]``, which the platform channels set from Telegram's ``update_id``,
+  Twilio's ``MessageSid``, Messenger's ``mid`` and Slack's ``event_id``, within an hour): a
+  platform that timed out waiting for our answer sends the update again, and the person would
+  otherwise be answered twice, or a form answer be read twice;
 - names the conversation by channel (:func:`conversation_id`: ``twilio:+447700900123``,
   ``socketio:<session>``, ``rest:<sender>``), so no channel can write into another channel's
   conversations (an SMS sender id is a phone number, and a REST caller chooses its sender id).
@@ -36,7 +41,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
-from limits import RateLimitItemPerMinute
+from limits import RateLimitItemPerHour, RateLimitItemPerMinute
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from rasa.core.channels.channel import OutputChannel, UserMessage
@@ -68,6 +73,9 @@ _PAYLOAD = re.compile(
 _LEADING_COMMAND = re.compile(r"^[\s/]+")
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
+
+DELIVERY_ID = "delivery_id"
+"""Metadata key of the platform's own id for one delivery of an update (see the module text)."""
 
 
 def conversation_id(channel: str, sender_id: str) -> str:
@@ -203,6 +211,7 @@ class MessageGate:
         self._rate_storage = MemoryStorage()
         self._limiter = MovingWindowRateLimiter(self._rate_storage)
         self._rate = RateLimitItemPerMinute(self.settings.max_messages_per_minute)
+        self._once = RateLimitItemPerHour(1)  # one handling per delivery id
 
     @property
     def settings(self) -> Settings:
@@ -224,6 +233,10 @@ class MessageGate:
         channel = message.input_channel or "unknown"
         message.sender_id = conversation_id(channel, str(message.sender_id))
         message.output_channel = NamespacedOutput(message.output_channel, channel)
+        delivery = (message.metadata or {}).get(DELIVERY_ID)
+        if delivery and not self._limiter.hit(self._once, "delivery", channel, str(delivery)):
+            logger.info("ignored a %s update delivered again", channel)
+            return
         text = message.text or ""
         if not self._limiter.hit(self._rate, "sender", str(message.sender_id)):
             logger.info("refused a message over the per-sender rate limit")

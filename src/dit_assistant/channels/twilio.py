@@ -35,7 +35,7 @@ from dit_assistant.channels.common import (
     resolve_numbered_reply,
     split_message,
 )
-from dit_assistant.channels.guard import conversation_id, guarded
+from dit_assistant.channels.guard import DELIVERY_ID, conversation_id, guarded
 from dit_assistant.settings import TwilioSettings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -155,7 +155,9 @@ class TwilioChannel(TwilioInput):
                         self.output_for(sender, receiver),
                         sender,
                         input_channel=self.name(),
-                        metadata=self.get_metadata(request),
+                        metadata={DELIVERY_ID: params["MessageSid"]}
+                        if params.get("MessageSid")
+                        else {},
                     )
                 )
             except Exception:  # logged; Twilio would otherwise retry the same message
