@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from dotenv import load_dotenv
@@ -39,6 +40,9 @@ DEFAULT_DASHBOARD_SESSION_HOURS = 12
 DEFAULT_DASHBOARD_IDLE_MINUTES = 30
 """A dashboard session ends after this long without a request."""
 DEFAULT_ACTION_PORT = 5055
+DEFAULT_TIMEZONE = "Europe/London"
+DEFAULT_SMTP_PORT = 587
+DEFAULT_DIGEST_HOUR = 8
 ENVIRONMENTS = ("development", "production")
 
 # Clinic profile keys that can be overridden one by one from the environment, as CLINIC_<KEY>.
@@ -261,6 +265,52 @@ class ChannelSettings:
 
 
 @dataclass(frozen=True)
+class NotificationSettings:
+    """How staff hear about new enquiries (README: "Notifications"); each way is off when unset.
+
+    Email needs ``SMTP_HOST``, ``NOTIFY_EMAIL_FROM`` and ``NOTIFY_EMAIL_TO``; the webhook needs
+    ``NOTIFY_WEBHOOK_URL``. Secrets are kept out of ``repr`` and so out of logs.
+    """
+
+    smtp_host: str = ""
+    smtp_port: int = DEFAULT_SMTP_PORT
+    smtp_username: str = ""
+    smtp_password: str = field(default="", repr=False)  # a secret: kept out of logs
+    smtp_starttls: bool = True
+    """STARTTLS before logging in (port 587); port 465 uses TLS from the first byte instead."""
+    email_from: str = ""
+    email_to: tuple[str, ...] = ()
+    webhook_url: str = field(default="", repr=False)  # Slack/Teams URLs carry their own secret
+    webhook_secret: str = field(default="", repr=False)  # a secret: kept out of logs
+    dashboard_public_url: str = ""
+    """Where staff open the dashboard (``DASHBOARD_PUBLIC_URL``): links in notices start here."""
+    digest: bool = False
+    digest_hour: int = DEFAULT_DIGEST_HOUR
+    """Hour of the clinic's day from which the daily digest is sent (``NOTIFY_DIGEST_HOUR``)."""
+
+    @property
+    def email_enabled(self) -> bool:
+        return bool(self.smtp_host and self.email_from and self.email_to)
+
+    @property
+    def webhook_enabled(self) -> bool:
+        return bool(self.webhook_url)
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """Where each new enquiry is announced: ``email``, ``webhook``, both or neither."""
+        return tuple(
+            name
+            for name, enabled in (("email", self.email_enabled), ("webhook", self.webhook_enabled))
+            if enabled
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.targets)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything configurable, resolved once per process."""
 
@@ -305,6 +355,20 @@ class Settings:
     """``MAX_MESSAGES_PER_MINUTE``: per sender; more get a kind reply and are not processed."""
     log_level: str = "INFO"
     """``LOG_LEVEL`` of the servers ``make run`` starts; content is redacted at every level."""
+    timezone: str = DEFAULT_TIMEZONE
+    """The clinic's time zone (``timezone`` in the profile, ``CLINIC_TIMEZONE``): times shown to
+    staff are in it; times are stored in UTC."""
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def dashboard_url(self) -> str:
+        """The dashboard's address as staff reach it, without a trailing slash."""
+        public = self.notifications.dashboard_public_url
+        return public.rstrip("/") if public else f"http://127.0.0.1:{self.dashboard_port}"
 
     @property
     def production(self) -> bool:
@@ -685,6 +749,81 @@ def _web_and_channel_settings(env: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def _timezone(raw: str) -> str:
+    name = raw.strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(
+            f"timezone must be an IANA time zone such as Europe/London, not {raw!r}"
+        ) from None
+    return name
+
+
+def _http_url(raw: str, name: str) -> str:
+    value = raw.strip()
+    if value and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc):
+        raise ConfigurationError(f"{name} must be an http(s) URL")  # the URL may hold a secret
+    return value
+
+
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _hour(raw: str) -> int:
+    if not raw.isdigit() or not 0 <= int(raw) <= 23:
+        raise ConfigurationError(f"NOTIFY_DIGEST_HOUR must be an hour from 0 to 23, not {raw!r}")
+    return int(raw)
+
+
+def _notification_settings(env: dict[str, str]) -> NotificationSettings:
+    """``SMTP_*`` and ``NOTIFY_*``: half a configuration is refused, so it is noticed at once."""
+
+    def value(name: str) -> str:
+        return (env.get(name) or "").strip()
+
+    port = _positive_int(value("SMTP_PORT") or DEFAULT_SMTP_PORT, "SMTP_PORT", 65535)
+    starttls = _flag(value("SMTP_STARTTLS") or "true", "SMTP_STARTTLS")
+    recipients = tuple(part.strip() for part in value("NOTIFY_EMAIL_TO").split(",") if part.strip())
+    settings = NotificationSettings(
+        smtp_host=value("SMTP_HOST"),
+        smtp_port=port,
+        smtp_username=value("SMTP_USERNAME"),
+        smtp_password=env.get("SMTP_PASSWORD") or "",
+        smtp_starttls=starttls,
+        email_from=value("NOTIFY_EMAIL_FROM"),
+        email_to=recipients,
+        webhook_url=_http_url(value("NOTIFY_WEBHOOK_URL"), "NOTIFY_WEBHOOK_URL"),
+        webhook_secret=value("NOTIFY_WEBHOOK_SECRET"),
+        dashboard_public_url=_http_url(value("DASHBOARD_PUBLIC_URL"), "DASHBOARD_PUBLIC_URL"),
+        digest=_flag(value("NOTIFY_DIGEST") or "false", "NOTIFY_DIGEST"),
+        digest_hour=_hour(value("NOTIFY_DIGEST_HOUR") or str(DEFAULT_DIGEST_HOUR)),
+    )
+    email_values = {
+        "SMTP_HOST": settings.smtp_host,
+        "NOTIFY_EMAIL_FROM": settings.email_from,
+        "NOTIFY_EMAIL_TO": settings.email_to,
+    }
+    missing = [name for name, given in email_values.items() if not given]
+    if 0 < len(missing) < len(email_values):
+        raise ConfigurationError(
+            f"email notifications need {', '.join(email_values)}; missing: {', '.join(missing)}"
+        )
+    if settings.digest and not settings.enabled:
+        raise ConfigurationError("NOTIFY_DIGEST needs email (SMTP_HOST, ...) or NOTIFY_WEBHOOK_URL")
+    if (
+        settings.smtp_username
+        and not starttls
+        and port != 465
+        and settings.smtp_host not in _LOCAL_HOSTS
+    ):
+        raise ConfigurationError(
+            "SMTP_USERNAME with SMTP_STARTTLS=false would send the SMTP password unencrypted; "
+            "use STARTTLS or port 465"
+        )
+    return settings
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Build settings from the profile file named by ``CLINIC_PROFILE`` and ``CLINIC_*`` overrides.
 
@@ -730,6 +869,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         database_url=env.get("DATABASE_URL") or default_database_url,
         **store,
         **_web_and_channel_settings(env),
+        timezone=_timezone(
+            env.get("CLINIC_TIMEZONE") or str(raw.get("timezone") or "") or DEFAULT_TIMEZONE
+        ),
+        notifications=_notification_settings(env),
     )
 
 

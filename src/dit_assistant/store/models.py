@@ -33,6 +33,8 @@ UNANSWERED_REPLIES = ("default", "out_of_scope")
 """Which "I don't have an answer" a question got: not understood (``utter_default``), or
 understood as outside what the assistant covers (``utter_out_of_scope``)."""
 CONTACT_METHODS = ("phone", "email", "text")
+NOTIFICATION_TARGETS = ("email", "webhook")
+NOTIFICATION_STATES = ("pending", "sent", "failed")
 
 
 def utcnow() -> datetime:
@@ -122,6 +124,48 @@ class Enquiry(Base):
         passive_deletes=True,
         order_by="EnquiryNote.id",
     )
+    notifications: Mapped[list[EnquiryNotification]] = relationship(
+        "EnquiryNotification",
+        back_populates="enquiry",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="EnquiryNotification.id",
+        lazy="selectin",
+    )
+
+
+class EnquiryNotification(Base):
+    """Whether staff have been told of an enquiry, by one way (email or webhook).
+
+    Written in the enquiry's own transaction as ``pending``, so a notice can never be lost even
+    if the process stops right after the commit; sent afterwards (``dit_assistant.notify``).
+    ``next_attempt_at`` is when it is next due: NULL once sent, or once a failed notice has used
+    up its retries (``dit-staff notify --retry`` then tries it again). Holds no personal data.
+    """
+
+    __tablename__ = "enquiry_notifications"
+    __table_args__ = (
+        CheckConstraint("target IN ('email', 'webhook')", name="ck_enquiry_notifications_target"),
+        CheckConstraint(
+            "state IN ('pending', 'sent', 'failed')", name="ck_enquiry_notifications_state"
+        ),
+        UniqueConstraint("enquiry_id", "target", name="uq_enquiry_notifications_target"),
+    )
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    enquiry_id: Mapped[int] = Column(
+        Integer, ForeignKey("enquiries.id", ondelete="CASCADE"), nullable=False
+    )
+    target: Mapped[str] = Column(String(16), nullable=False)
+    state: Mapped[str] = Column(String(16), nullable=False, default="pending", index=True)
+    attempts: Mapped[int] = Column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True, index=True)
+    last_error: Mapped[str | None] = Column(String(80), nullable=True)
+    """The error's type only (e.g. ``ConnectionRefusedError``), never a message or a secret."""
+    created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    sent_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
+
+    enquiry: Mapped[Enquiry] = relationship("Enquiry", back_populates="notifications")
 
 
 class EnquiryNote(Base):
