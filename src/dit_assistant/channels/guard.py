@@ -61,6 +61,9 @@ _PAYLOAD = re.compile(
     r"^/(?P<intent>[^{@]+)(?P<confidence>@[0-9.]+)?(?P<entities>\{.+\})?(?P<rest>.*)$", re.S
 )
 _LEADING_COMMAND = re.compile(r"^[\s/]+")
+# A JSON string can carry half of a UTF-16 pair ("\\ud800"), which no UTF-8 codec accepts: the
+# NLU pipeline's spaCy tokenizer raised on it and the person got no reply at all.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
 
@@ -82,6 +85,11 @@ def too_fast_reply(settings: Settings) -> str:
         f"If you need help now, {helplines.emergency}.\n{lines}\n"
         f"You can also call {clinic.phone} or email {clinic.email}."
     )
+
+
+def well_formed(text: str) -> str:
+    """``text`` with any lone surrogate replaced by U+FFFD, as a UTF-8 decoder would read it."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def is_command(text: str | None) -> bool:
@@ -185,7 +193,7 @@ class MessageGate:
         return getattr(self._app.ctx, "agent", None) if self._app is not None else None
 
     async def __call__(self, message: UserMessage) -> None:
-        text = message.text or ""
+        text = message.text = well_formed(message.text or "")
         if not self._limiter.hit(self._rate, "sender", str(message.sender_id)):
             logger.info("refused a message over the per-sender rate limit")
             await message.output_channel.send_text_message(
