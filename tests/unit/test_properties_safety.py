@@ -39,7 +39,7 @@ FILLERS = ("really", "very", "honestly", "maybe")
 
 # Hostile input, property by property: enough examples to cover the character classes, few
 # enough to keep the unit tier quick.
-QUICK = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+QUICK = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 BENIGN_MESSAGES = [
@@ -143,7 +143,7 @@ def test_no_text_makes_the_detector_raise(detector, text):
     assert isinstance(is_contact_detail(text), bool)
 
 
-@settings(QUICK, max_examples=50)
+@settings(QUICK, max_examples=30)
 @given(
     text=hostile_text(),
     intent=st.one_of(st.none(), st.sampled_from([*PRIORITY, "ask_cost", "nlu_fallback"])),
@@ -176,7 +176,7 @@ def test_a_reviewed_risk_phrasing_fires_wherever_it_stands(detector, data, case)
     assert expected <= categories(detector, message), message
 
 
-@settings(max_examples=120, deadline=None)
+@settings(QUICK, max_examples=80)
 @given(data=st.data(), case=st.sampled_from(REVIEWED_PHRASES))
 def test_an_example_of_every_reviewed_phrase_fires_its_category(detector, data, case):
     category, phrase = case

@@ -39,7 +39,7 @@ SLOTS = set(DOMAIN["slots"]) | {"requested_slot"}
 INTENTS = [next(iter(i)) if isinstance(i, dict) else i for i in DOMAIN["intents"]]
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
-CHECKED = settings(max_examples=100, deadline=None)
+CHECKED = settings(max_examples=80, deadline=None)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -140,7 +140,7 @@ def test_no_answer_makes_the_intake_form_raise(slot, answered, intent, confidenc
         assert_accepted_value(slot, accepted, slots.get("intake_contact_method"))
 
 
-@CHECKED
+@settings(CHECKED, max_examples=50)
 @given(
     slot=st.sampled_from(FIT_SLOTS),
     answered=answer(),
