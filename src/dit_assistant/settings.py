@@ -27,10 +27,17 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 DEFAULT_PROFILE = PROJECT_ROOT / "config" / "clinic.yml"
 DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
+DEV_KEY_DIRECTORY = "dit-assistant"
+DEV_KEY_NAME = "dev-enquiry.key"
+"""The development key's file, in the user's configuration directory: never in ``var/``."""
 DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_VAR_DIR / 'dit-assistant.sqlite'}"
 DEFAULT_RETENTION_DAYS = 365
 DEFAULT_UNANSWERED_RETENTION_DAYS = 90
 DEFAULT_DASHBOARD_PORT = 5010
+DEFAULT_DASHBOARD_SESSION_HOURS = 12
+"""A dashboard session ends this long after logging in, however active it is."""
+DEFAULT_DASHBOARD_IDLE_MINUTES = 30
+"""A dashboard session ends after this long without a request."""
 DEFAULT_ACTION_PORT = 5055
 ENVIRONMENTS = ("development", "production")
 
@@ -264,7 +271,10 @@ class Settings:
     environment: str = "development"
     var_dir: Path = DEFAULT_VAR_DIR
     enquiry_keys: tuple[str, ...] = ()
-    """Fernet keys for personal data at rest, newest first; empty: a development key in var/."""
+    """Fernet keys for personal data at rest, newest first; empty: the development key."""
+    dev_key_file: Path = Path.home() / ".config" / DEV_KEY_DIRECTORY / DEV_KEY_NAME
+    """``DEV_ENQUIRY_KEY_FILE``: the development key used without ``ENQUIRY_KEYS``; by default in
+    the user's configuration directory, never beside the database in ``var/``."""
     spool_dir: Path = DEFAULT_VAR_DIR / "spool"
     retention_days: int = DEFAULT_RETENTION_DAYS
     unanswered_retention_days: int = DEFAULT_UNANSWERED_RETENTION_DAYS
@@ -274,11 +284,18 @@ class Settings:
     """Port of the action server that ``make run`` starts (127.0.0.1 only)."""
     dashboard_secret_key: str | None = None
     dashboard_secure_cookies: bool = True
+    dashboard_session_hours: int = DEFAULT_DASHBOARD_SESSION_HOURS
+    """``DASHBOARD_SESSION_HOURS``: a session's absolute lifetime, activity or not."""
+    dashboard_idle_minutes: int = DEFAULT_DASHBOARD_IDLE_MINUTES
+    """``DASHBOARD_IDLE_MINUTES``: a session unused this long has ended."""
 
     # Website widget and messaging platforms (see the README, "The website widget").
     web_port: int = DEFAULT_WEB_PORT
     widget_origins: tuple[str, ...] = ()
     """Origins of the clinic's own sites that embed the widget (allowed by the Rasa server)."""
+    rest_token: str = field(default="", repr=False)  # a secret: kept out of logs
+    """``REST_TOKEN``: callers of the REST channel must send ``Authorization: Bearer <token>``.
+    Unset: the REST channel answers only 127.0.0.1 in development and is off in production."""
     channels: ChannelSettings = field(default_factory=ChannelSettings)
     max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS
     """``MAX_MESSAGE_CHARS``: longer messages are answered kindly and never processed."""
@@ -293,6 +310,16 @@ class Settings:
     def production(self) -> bool:
         """Production refuses generated development secrets: they must come from the environment."""
         return self.environment == "production"
+
+    @property
+    def allowed_widget_origins(self) -> tuple[str, ...]:
+        """Pages that may open the widget's socket.io connection: the local test page that
+        ``make run`` serves, and ``WIDGET_ORIGINS``."""
+        return (
+            f"http://127.0.0.1:{self.web_port}",
+            f"http://localhost:{self.web_port}",
+            *self.widget_origins,
+        )
 
     def template_variables(self) -> dict[str, str]:
         """Values that response templates in ``bot/domain.yml`` may use as ``{name}``."""
@@ -481,6 +508,26 @@ def _flag(raw: str, name: str) -> bool:
     raise ConfigurationError(f"{name} must be true or false, not {raw!r}")
 
 
+def default_dev_key_file(env: dict[str, str]) -> Path:
+    """Where the development key lives without ``DEV_ENQUIRY_KEY_FILE``: the user's
+    configuration directory (``$XDG_CONFIG_HOME``, else ``~/.config``), outside the checkout."""
+    config_home = (env.get("XDG_CONFIG_HOME") or "").strip()
+    if config_home and Path(config_home).is_absolute():
+        base = Path(config_home)
+    else:
+        home = (env.get("HOME") or "").strip()
+        base = (Path(home) if home else Path.home()) / ".config"
+    return base / DEV_KEY_DIRECTORY / DEV_KEY_NAME
+
+
+def _dev_key_file(env: dict[str, str]) -> Path:
+    raw = (env.get("DEV_ENQUIRY_KEY_FILE") or "").strip()
+    if not raw:
+        return default_dev_key_file(env)
+    path = Path(raw).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
 def _store_settings(env: dict[str, str], raw_profile: dict[str, Any]) -> dict[str, Any]:
     """Settings of the enquiry store and staff dashboard, checked so start-up fails clearly."""
     environment = (env.get("DIT_ENV") or "development").strip().lower()
@@ -517,6 +564,7 @@ def _store_settings(env: dict[str, str], raw_profile: dict[str, Any]) -> dict[st
         "environment": environment,
         "var_dir": var_dir,
         "enquiry_keys": keys,
+        "dev_key_file": _dev_key_file(env),
         "spool_dir": spool_dir,
         "retention_days": _positive_int(retention, "RETENTION_DAYS (retention_days)"),
         "unanswered_retention_days": _positive_int(
@@ -530,6 +578,16 @@ def _store_settings(env: dict[str, str], raw_profile: dict[str, Any]) -> dict[st
         ),
         "dashboard_secret_key": (env.get("DASHBOARD_SECRET_KEY") or "").strip() or None,
         "dashboard_secure_cookies": secure_cookies,
+        "dashboard_session_hours": _positive_int(
+            env.get("DASHBOARD_SESSION_HOURS") or DEFAULT_DASHBOARD_SESSION_HOURS,
+            "DASHBOARD_SESSION_HOURS",
+            168,
+        ),
+        "dashboard_idle_minutes": _positive_int(
+            env.get("DASHBOARD_IDLE_MINUTES") or DEFAULT_DASHBOARD_IDLE_MINUTES,
+            "DASHBOARD_IDLE_MINUTES",
+            1440,
+        ),
     }
 
 
@@ -572,6 +630,20 @@ def _origins(raw: str) -> tuple[str, ...]:
     return tuple(origins)
 
 
+MIN_REST_TOKEN_CHARS = 32
+
+
+def _rest_token(raw: str) -> str:
+    """``REST_TOKEN``: long enough that it cannot be guessed (``openssl rand -hex 32``)."""
+    token = raw.strip()
+    if token and len(token) < MIN_REST_TOKEN_CHARS:
+        raise ConfigurationError(
+            f"REST_TOKEN must be at least {MIN_REST_TOKEN_CHARS} characters "
+            "(make one with: openssl rand -hex 32)"
+        )
+    return token
+
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -589,6 +661,7 @@ def _web_and_channel_settings(env: dict[str, str]) -> dict[str, Any]:
     return {
         "web_port": int(raw_port),
         "widget_origins": _origins(env.get("WIDGET_ORIGINS") or ""),
+        "rest_token": _rest_token(env.get("REST_TOKEN") or ""),
         "max_message_chars": _positive_int(
             env.get("MAX_MESSAGE_CHARS") or DEFAULT_MAX_MESSAGE_CHARS, "MAX_MESSAGE_CHARS", 100_000
         ),

@@ -388,9 +388,13 @@ def create_user(ctx: Context, name: str, password_stdin: bool) -> None:
 @pass_context
 @_friendly_errors
 def set_password(ctx: Context, name: str, password_stdin: bool) -> None:
-    """Set a new password for an account (and enable it again)."""
-    accounts.set_password(ctx.database, name, _read_password(password_stdin), ctx.staff_user)
-    click.echo(f"Password of {name} changed.")
+    """Set a new password for an account (and enable it again); this logs the account out of
+    every dashboard session."""
+    ended = accounts.set_password(
+        ctx.database, name, _read_password(password_stdin), ctx.staff_user
+    )
+    sessions = "session" if ended == 1 else "sessions"
+    click.echo(f"Password of {name} changed; {ended} dashboard {sessions} logged out.")
 
 
 @cli.command("disable-user")
@@ -398,7 +402,7 @@ def set_password(ctx: Context, name: str, password_stdin: bool) -> None:
 @pass_context
 @_friendly_errors
 def disable_user(ctx: Context, name: str) -> None:
-    """Stop an account from logging in; open sessions end at their next request."""
+    """Stop an account from logging in; its dashboard sessions end at once."""
     accounts.set_active(ctx.database, name, False, ctx.staff_user)
     click.echo(f"Account {name} disabled.")
 
@@ -432,8 +436,11 @@ def rotate_keys(ctx: Context) -> None:
     rows = management.rotate_keys(ctx.database, cipher, ctx.staff_user)
     files = spool.Spool(ctx.settings.spool_dir, cipher).rotate()
     click.echo(f"Re-encrypted {rows} database rows and {files} spooled files with the newest key.")
-    if cipher.key_count > 1:
+    if cipher.key_count > 1 and ctx.settings.enquiry_keys:
         click.echo("The older keys in ENQUIRY_KEYS are no longer needed and can be removed.")
+    elif cipher.key_count > 1:
+        legacy = ctx.settings.var_dir / crypto.LEGACY_DEV_KEY_FILE
+        click.echo(f"The older development key {legacy} is no longer needed and can be deleted.")
 
 
 @cli.command("replay-spool")

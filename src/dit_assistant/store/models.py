@@ -154,6 +154,30 @@ class StaffUser(Base):
     last_login_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
 
 
+class StaffSession(Base):
+    """One signed-in dashboard session, so the server can end it (see ``store/staff_sessions.py``).
+
+    The browser's signed cookie holds a random token; only its SHA-256 is stored, so a copy of
+    the database lets nobody sign in. Logging out deletes the row, a new password deletes all of
+    the account's rows, and a row older than the session lifetime or unused for longer than the
+    idle timeout is refused and deleted.
+    """
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_staff_sessions_token_hash"),)
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    token_hash: Mapped[str] = Column(String(64), nullable=False)
+    user_id: Mapped[int] = Column(
+        Integer,
+        ForeignKey("staff_users.id", ondelete="CASCADE", name="fk_staff_sessions_user"),
+        nullable=False,
+        index=True,
+    )
+    created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    last_seen_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
 class AuditEvent(Base):
     """Who did what to which enquiry, and when: never any personal data.
 
