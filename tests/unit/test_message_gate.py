@@ -177,6 +177,13 @@ def test_long_messages_get_a_kind_reply_and_never_reach_the_bot(settings):
     assert settings.clinic.phone in text and settings.clinic.email in text
 
 
+def test_lone_surrogates_reach_the_bot_as_replacement_characters(settings):
+    # JSON can carry "\\ud800"; spaCy's tokenizer raised on it and the person got no reply.
+    gate, recorder = _gate(settings)
+    assert _send(gate, "\ud800 hello \udfff") == []
+    assert recorder.received == ["\ufffd hello \ufffd"]
+
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
@@ -188,6 +195,7 @@ def test_long_messages_get_a_kind_reply_and_never_reach_the_bot(settings):
         (b'{"sender": 5, "message": "hi"}', "sender"),
         (b'{"sender": "x", "message": {"text": "hi"}}', "message"),
         (b'{"sender": "' + b"s" * 256 + b'", "message": "hi"}', "sender"),
+        (b"[" * 100_000 + b"]" * 100_000, "JSON object"),  # raised RecursionError: a 500
     ],
 )
 def test_rest_bodies_that_cannot_be_read(body, reason):

@@ -71,6 +71,9 @@ _PAYLOAD = re.compile(
     r"^/(?P<intent>[^{@]+)(?P<confidence>@[0-9.]+)?(?P<entities>\{.+\})?(?P<rest>.*)$", re.S
 )
 _LEADING_COMMAND = re.compile(r"^[\s/]+")
+# A JSON string can carry half of a UTF-16 pair ("\\ud800"), which no UTF-8 codec accepts: the
+# NLU pipeline's spaCy tokenizer raised on it and the person got no reply at all.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
 
@@ -126,6 +129,11 @@ def too_fast_reply(settings: Settings) -> str:
         f"If you need help now, {helplines.emergency}.\n{lines}\n"
         f"You can also call {clinic.phone} or email {clinic.email}."
     )
+
+
+def well_formed(text: str) -> str:
+    """``text`` with any lone surrogate replaced by U+FFFD, as a UTF-8 decoder would read it."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def is_command(text: str | None) -> bool:
@@ -237,7 +245,7 @@ class MessageGate:
         if delivery and not self._limiter.hit(self._once, "delivery", channel, str(delivery)):
             logger.info("ignored a %s update delivered again", channel)
             return
-        text = message.text or ""
+        text = message.text = well_formed(message.text or "")
         if not self._limiter.hit(self._rate, "sender", str(message.sender_id)):
             logger.info("refused a message over the per-sender rate limit")
             await message.output_channel.send_text_message(
