@@ -157,6 +157,14 @@ def test_requests_that_are_not_a_plain_json_message_get_a_4xx_or_a_kind_reply(
     assert_still_answers(running_server, uuid.uuid4().hex)
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", None, "application/x-www-form-urlencoded"])
+def test_a_json_message_not_sent_as_json_is_refused_unread(running_server, content_type):
+    """What a page on another site can make a browser send without a CORS preflight."""
+    status, answer = post(running_server, JSON_MESSAGE.encode(), content_type)
+    assert status == 415, (status, answer[:200])
+    assert "application/json" in answer
+
+
 def test_template_syntax_in_form_answers_is_shown_and_stored_as_typed(running_server, settings):
     """The enquiry form repeats answers back (the summary) and stores them: a person's
     ``{clinic_phone}`` must come back and be stored as those characters, never as the phone

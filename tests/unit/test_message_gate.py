@@ -26,7 +26,7 @@ from dit_assistant.channels.guard import (
     conversation_id,
     payload_fits_slots,
 )
-from dit_assistant.channels.rest import caller_admitted, read_message
+from dit_assistant.channels.rest import caller_admitted, is_json_request, read_message
 from dit_assistant.serve import BOT_DIR
 from dit_assistant.settings import Settings
 
@@ -306,3 +306,21 @@ def test_an_update_delivered_again_is_handled_once(settings):
     _deliver(gate, "no id", "rest", None)
     _deliver(gate, "no id", "rest", None)
     assert recorder.received == ["first", "second", "other platform", "no id", "no id"]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "accepted"),
+    [
+        ("application/json", True),
+        ("application/json; charset=utf-8", True),
+        ("Application/JSON", True),
+        ("text/plain", False),
+        ("text/plain; charset=utf-8", False),
+        ("application/x-www-form-urlencoded", False),
+        ("multipart/form-data; boundary=b", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_the_rest_channel_reads_only_json_bodies(content_type, accepted):
+    assert is_json_request(content_type) is accepted

@@ -8,6 +8,7 @@ message text at ERROR when handling fails or times out. This one:
   ``Authorization: Bearer <REST_TOKEN>`` (401 otherwise); without it, only callers on this
   machine in development (403 otherwise), and in production the channel is off (404). A caller
   who could reach it from outside could otherwise write into any REST conversation;
+- reads only bodies sent as ``application/json`` (415 otherwise);
 - takes ``sender`` (a non-empty string of at most 200 characters: with the channel's name in
   front it fits the tracker store's 255) and ``message`` (a string) from a JSON object and
   answers 400 to anything else;
@@ -48,6 +49,13 @@ def is_loopback(address: str) -> bool:
         return ipaddress.ip_address(address).is_loopback
     except ValueError:
         return False
+
+
+def is_json_request(content_type: str | None) -> bool:
+    """Only ``application/json`` bodies: a browser cannot send one to another site without a
+    CORS preflight, which the server grants only to the widget's origins, so a page elsewhere
+    cannot post into a REST conversation from a visitor's browser."""
+    return (content_type or "").split(";")[0].strip().lower() == "application/json"
 
 
 def caller_admitted(settings: Settings, authorization: str | None, address: str) -> int | None:
@@ -110,6 +118,8 @@ class RestChannel(RestInput):
                 )
             if refused is not None:
                 return forbidden()
+            if not is_json_request(request.headers.get("content-type")):
+                return response.text("expected Content-Type: application/json", status=415)
             read = read_message(request.body)
             if isinstance(read, str):
                 return bad_request(read)
