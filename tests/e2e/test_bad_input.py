@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import http.client
 import json
 import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -27,7 +25,7 @@ from dit_assistant.settings import DEFAULT_MAX_MESSAGE_CHARS, DEFAULT_MAX_REQUES
 from dit_assistant.store import open_database
 from dit_assistant.store.crypto import EnquiryCipher
 from dit_assistant.store.management import list_enquiries
-from tests.fixtures.servers import RunningServer
+from tests.fixtures.servers import RunningServer, message_body, post_raw
 from tests.fixtures.widget import WidgetClient, texts
 
 CRISIS = "Are you safe right now?"
@@ -68,28 +66,6 @@ def assert_kind_reply(said: str, text: str) -> None:
         assert leak not in said, (leak, said[:200])
 
 
-def post(
-    server: RunningServer, body: bytes, content_type: str | None = "application/json"
-) -> tuple[int, str]:
-    """POST a raw body to the REST webhook; a connection closed early counts as 413 (Sanic
-    answers 413 from the Content-Length header and may close before the body is written)."""
-    url = urlsplit(server.base_url)
-    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
-    headers = {"Content-Type": content_type} if content_type else {}
-    try:
-        connection.request("POST", "/webhooks/rest/webhook", body, headers)
-        response = connection.getresponse()
-        return response.status, response.read().decode(errors="replace")
-    except (ConnectionResetError, BrokenPipeError):
-        return 413, ""
-    finally:
-        connection.close()
-
-
-def message(sender: str, text: str) -> bytes:
-    return json.dumps({"sender": sender, "message": text}).encode()
-
-
 def assert_still_answers(server: RunningServer, sender: str) -> None:
     status, reply = server.send(sender, "what is DIT")
     assert status == 200 and DIT in texts(reply), (status, reply)
@@ -107,7 +83,7 @@ def test_any_text_over_rest_gets_a_kind_reply(running_server, text):
 
 def test_a_million_characters_over_rest_leave_the_conversation_working(running_server):
     sender = uuid.uuid4().hex
-    status, answer = post(running_server, message(sender, "a" * 1_000_000))
+    status, answer = post_raw(running_server.base_url, message_body(sender, "a" * 1_000_000))
     assert status == 413 or (status == 200 and TOO_LONG in answer), (status, answer[:200])
     assert_still_answers(running_server, sender)
 
@@ -148,7 +124,7 @@ BAD_REQUESTS = [
 def test_requests_that_are_not_a_plain_json_message_get_a_4xx_or_a_kind_reply(
     running_server, body, content_type
 ):
-    status, answer = post(running_server, body, content_type)
+    status, answer = post_raw(running_server.base_url, body, content_type)
     assert status < 500, (status, answer[:200])
     if status == 200:  # read as the JSON message it is, whatever its label
         assert_kind_reply(texts(json.loads(answer)), "hello")
@@ -160,7 +136,7 @@ def test_requests_that_are_not_a_plain_json_message_get_a_4xx_or_a_kind_reply(
 @pytest.mark.parametrize("content_type", ["text/plain", None, "application/x-www-form-urlencoded"])
 def test_a_json_message_not_sent_as_json_is_refused_unread(running_server, content_type):
     """What a page on another site can make a browser send without a CORS preflight."""
-    status, answer = post(running_server, JSON_MESSAGE.encode(), content_type)
+    status, answer = post_raw(running_server.base_url, JSON_MESSAGE.encode(), content_type)
     assert status == 415, (status, answer[:200])
     assert "application/json" in answer
 

@@ -4,14 +4,14 @@ answered within a second while other senders flood the server with them."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import threading
 import time
 import uuid
-from urllib.parse import urlsplit
 
 import pytest
+
+from tests.fixtures.servers import message_body, post_raw
 
 CRISIS = "Are you safe right now?"
 TOO_LONG = "That message is too long for me to read."
@@ -20,30 +20,6 @@ TOO_FAST = "You're sending messages faster than I can read them"
 
 def texts(reply) -> str:
     return "\n".join(m.get("text", "") for m in reply)
-
-
-def post(base_url: str, body: bytes, timeout: float = 30) -> tuple[int, str]:
-    """POST a raw body to the REST webhook; a connection the server closed early counts as 413.
-
-    Sanic answers 413 as soon as it has read the Content-Length header and closes the
-    connection, so a client still writing a large body may see the reset instead of the answer.
-    """
-    url = urlsplit(base_url)
-    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
-    try:
-        connection.request(
-            "POST", "/webhooks/rest/webhook", body, {"Content-Type": "application/json"}
-        )
-        response = connection.getresponse()
-        return response.status, response.read().decode(errors="replace")
-    except (ConnectionResetError, BrokenPipeError):
-        return 413, ""
-    finally:
-        connection.close()
-
-
-def message_body(sender: str, text: str) -> bytes:
-    return json.dumps({"sender": sender, "message": text}).encode()
 
 
 @pytest.mark.parametrize(
@@ -90,7 +66,7 @@ def test_rest_callers_cannot_choose_the_channel_recorded(running_server):
     body = json.dumps(
         {"sender": uuid.uuid4().hex, "message": "I want to end my life", "input_channel": "slack"}
     ).encode()
-    status, answer = post(running_server.base_url, body)
+    status, answer = post_raw(running_server.base_url, body)
     assert status == 200 and CRISIS in answer
     with database.engine.connect() as connection:
         from sqlalchemy import text
@@ -110,13 +86,13 @@ def test_rest_callers_cannot_choose_the_channel_recorded(running_server):
     [b"", b"{not json", b'{"sender": "x"}', b"[]", b'{"sender": 3, "message": "hi"}'],
 )
 def test_unreadable_bodies_get_400(running_server, body):
-    status, _ = post(running_server.base_url, body)
+    status, _ = post_raw(running_server.base_url, body)
     assert status == 400
 
 
 def test_a_message_over_the_limit_gets_the_kind_reply_without_being_read(running_server):
     started = time.monotonic()
-    status, answer = post(running_server.base_url, message_body("long", "I want to die " * 800))
+    status, answer = post_raw(running_server.base_url, message_body("long", "I want to die " * 800))
     assert time.monotonic() - started < 2
     assert status == 200
     assert TOO_LONG in answer and "0161 496 0999" in answer
@@ -125,7 +101,7 @@ def test_a_message_over_the_limit_gets_the_kind_reply_without_being_read(running
 
 def test_a_million_characters_are_refused_quickly(running_server):
     started = time.monotonic()
-    status, answer = post(running_server.base_url, message_body("huge", "a" * 1_000_000))
+    status, answer = post_raw(running_server.base_url, message_body("huge", "a" * 1_000_000))
     assert time.monotonic() - started < 2
     assert status == 413 or (status == 200 and TOO_LONG in answer)
 
@@ -139,7 +115,7 @@ def test_a_crisis_reply_is_not_held_up_by_a_flood_of_oversized_messages(running_
     def flood(size: int) -> None:
         sender = uuid.uuid4().hex
         while not stop.is_set():
-            post(running_server.base_url, message_body(sender, "x" * size), timeout=10)
+            post_raw(running_server.base_url, message_body(sender, "x" * size), timeout=10)
             sent[0] += 1
 
     workers = [
@@ -153,7 +129,7 @@ def test_a_crisis_reply_is_not_held_up_by_a_flood_of_oversized_messages(running_
         latencies = []
         for _ in range(3):
             started = time.monotonic()
-            status, answer = post(
+            status, answer = post_raw(
                 running_server.base_url,
                 message_body(uuid.uuid4().hex, "I want to kill myself"),
                 timeout=10,
@@ -174,7 +150,7 @@ def test_a_sender_flooding_ordinary_messages_is_throttled_and_others_are_not(run
     sender's crisis message is answered within 1 s."""
     flooder = uuid.uuid4().hex
     answers = [
-        post(running_server.base_url, message_body(flooder, "hello"), timeout=10)[1]
+        post_raw(running_server.base_url, message_body(flooder, "hello"), timeout=10)[1]
         for _ in range(35)
     ]
     throttled = [answer for answer in answers if TOO_FAST in answer]
@@ -182,7 +158,7 @@ def test_a_sender_flooding_ordinary_messages_is_throttled_and_others_are_not(run
     assert all(TOO_FAST not in answer for answer in answers[:30])
     assert "999" in throttled[0]
     started = time.monotonic()
-    status, answer = post(
+    status, answer = post_raw(
         running_server.base_url, message_body(uuid.uuid4().hex, "I want to kill myself")
     )
     assert time.monotonic() - started < 1.0
