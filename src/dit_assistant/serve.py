@@ -205,14 +205,15 @@ def serve(rasa_port: int) -> int:
     env = _environment()
     base = f"http://{HOST}:{rasa_port}"
     web_url = f"http://{HOST}:{settings.web_port}"
-    cors = (web_url, *settings.widget_origins)
     action_port = settings.action_port
     endpoints = runtime_endpoints(action_port, settings.var_dir)
     servers = [
         Supervised("action server", action_server_command(action_port), BOT_DIR, env),
         Supervised(
             "Rasa server",
-            rasa_server_command(rasa_port, cors=cors, endpoints=endpoints),
+            rasa_server_command(
+                rasa_port, cors=settings.allowed_widget_origins, endpoints=endpoints
+            ),
             BOT_DIR,
             env,
         ),

@@ -377,8 +377,9 @@ class Settings:
 
     @property
     def allowed_widget_origins(self) -> tuple[str, ...]:
-        """Pages that may open the widget's socket.io connection: the local test page that
-        ``make run`` serves, and ``WIDGET_ORIGINS``."""
+        """Pages that may talk to the Rasa server from a browser: the local demo page that
+        ``make run`` serves, and ``WIDGET_ORIGINS``. One list for both checks: ``rasa run --cors``
+        (HTTP) and the socket.io channel's Origin check (WebSockets, which CORS does not cover)."""
         return (
             f"http://127.0.0.1:{self.web_port}",
             f"http://localhost:{self.web_port}",
