@@ -24,6 +24,7 @@ from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from dit_assistant.settings import Settings, get_settings
+from dit_assistant.store.conversations import purge_conversations
 from dit_assistant.store.crypto import EnquiryCipher, dashboard_secret, load_cipher
 from dit_assistant.store.database import Database, open_database
 from dit_assistant.store.management import purge_expired
@@ -110,6 +111,9 @@ class Dashboard:
             questions = purge_unanswered(
                 self.database, self.settings.unanswered_retention_days, "retention"
             )
+            chats = purge_conversations(
+                self.database, self.settings.conversation_retention_days, "retention"
+            )
         except Exception as error:  # noqa: BLE001 - retention must not take the dashboard down
             logger.error("retention purge failed (%s)", type(error).__name__)
             return
@@ -117,6 +121,8 @@ class Dashboard:
             logger.info("retention purge deleted %d closed enquiries", len(purged))
         if questions:
             logger.info("retention purge deleted %d unanswered questions", questions)
+        if chats:
+            logger.info("retention purge deleted %d conversations", chats)
 
 
 def _security_headers(response: Response) -> Response:
