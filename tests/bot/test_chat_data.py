@@ -84,6 +84,7 @@ def test_what_the_assistant_keeps_is_answered_with_this_clinics_terms(bot, text)
     assert turn.responses == ["utter_ask_chat_data"], (text, turn.responses)
     assert f"{settings.retention_days} days" in turn.text
     assert f"{settings.unanswered_retention_days} days" in turn.text
+    assert f"{settings.conversation_retention_days} days" in turn.text
     assert settings.clinic.privacy_notice_url in turn.text
     assert "reference" in turn.text and "delete this chat" in turn.text
 
