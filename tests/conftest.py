@@ -7,6 +7,9 @@ that are not fixtures live in ``tests/fixtures/``.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +17,14 @@ import pytest
 
 from dit_assistant.settings import RegionHelplines, Settings, get_settings, load_region_presets
 from tests.fixtures.store import StoreEnvironment, make_store_environment
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """No test reads or creates the developer's own development key: every process the tests
+    start (they inherit this environment) uses a throwaway one, unless it sets ENQUIRY_KEYS."""
+    folder = tempfile.mkdtemp(prefix="dit-test-dev-key-")
+    os.environ["DEV_ENQUIRY_KEY_FILE"] = str(Path(folder) / "dev-enquiry.key")
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 @pytest.fixture(scope="session")

@@ -56,9 +56,12 @@ MAX_SHORT_TEXT = 200
 MAX_HELP_TEXT = 600
 
 
-def clean_text(text: str | None) -> str:
-    """Collapses whitespace and drops control characters, keeping letters of every script."""
-    if not text:
+def clean_text(text: object) -> str:
+    """Collapses whitespace and drops control characters, keeping letters of every script.
+
+    Anything but a string is no text (a form slot of type ``any`` can hold other values).
+    """
+    if not isinstance(text, str) or not text:
         return ""
     normalised = unicodedata.normalize("NFC", text)
     kept = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in normalised)

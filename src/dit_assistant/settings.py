@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from dotenv import load_dotenv
@@ -27,12 +28,22 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 DEFAULT_PROFILE = PROJECT_ROOT / "config" / "clinic.yml"
 DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
+DEV_KEY_DIRECTORY = "dit-assistant"
+DEV_KEY_NAME = "dev-enquiry.key"
+"""The development key's file, in the user's configuration directory: never in ``var/``."""
 DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_VAR_DIR / 'dit-assistant.sqlite'}"
 DEFAULT_RETENTION_DAYS = 365
 DEFAULT_UNANSWERED_RETENTION_DAYS = 90
 DEFAULT_CONVERSATION_RETENTION_DAYS = 30
 DEFAULT_DASHBOARD_PORT = 5010
+DEFAULT_DASHBOARD_SESSION_HOURS = 12
+"""A dashboard session ends this long after logging in, however active it is."""
+DEFAULT_DASHBOARD_IDLE_MINUTES = 30
+"""A dashboard session ends after this long without a request."""
 DEFAULT_ACTION_PORT = 5055
+DEFAULT_TIMEZONE = "Europe/London"
+DEFAULT_SMTP_PORT = 587
+DEFAULT_DIGEST_HOUR = 8
 ENVIRONMENTS = ("development", "production")
 
 # Clinic profile keys that can be overridden one by one from the environment, as CLINIC_<KEY>.
@@ -255,6 +266,52 @@ class ChannelSettings:
 
 
 @dataclass(frozen=True)
+class NotificationSettings:
+    """How staff hear about new enquiries (README: "Notifications"); each way is off when unset.
+
+    Email needs ``SMTP_HOST``, ``NOTIFY_EMAIL_FROM`` and ``NOTIFY_EMAIL_TO``; the webhook needs
+    ``NOTIFY_WEBHOOK_URL``. Secrets are kept out of ``repr`` and so out of logs.
+    """
+
+    smtp_host: str = ""
+    smtp_port: int = DEFAULT_SMTP_PORT
+    smtp_username: str = ""
+    smtp_password: str = field(default="", repr=False)  # a secret: kept out of logs
+    smtp_starttls: bool = True
+    """STARTTLS before logging in (port 587); port 465 uses TLS from the first byte instead."""
+    email_from: str = ""
+    email_to: tuple[str, ...] = ()
+    webhook_url: str = field(default="", repr=False)  # Slack/Teams URLs carry their own secret
+    webhook_secret: str = field(default="", repr=False)  # a secret: kept out of logs
+    dashboard_public_url: str = ""
+    """Where staff open the dashboard (``DASHBOARD_PUBLIC_URL``): links in notices start here."""
+    digest: bool = False
+    digest_hour: int = DEFAULT_DIGEST_HOUR
+    """Hour of the clinic's day from which the daily digest is sent (``NOTIFY_DIGEST_HOUR``)."""
+
+    @property
+    def email_enabled(self) -> bool:
+        return bool(self.smtp_host and self.email_from and self.email_to)
+
+    @property
+    def webhook_enabled(self) -> bool:
+        return bool(self.webhook_url)
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """Where each new enquiry is announced: ``email``, ``webhook``, both or neither."""
+        return tuple(
+            name
+            for name, enabled in (("email", self.email_enabled), ("webhook", self.webhook_enabled))
+            if enabled
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.targets)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything configurable, resolved once per process."""
 
@@ -265,7 +322,10 @@ class Settings:
     environment: str = "development"
     var_dir: Path = DEFAULT_VAR_DIR
     enquiry_keys: tuple[str, ...] = ()
-    """Fernet keys for personal data at rest, newest first; empty: a development key in var/."""
+    """Fernet keys for personal data at rest, newest first; empty: the development key."""
+    dev_key_file: Path = Path.home() / ".config" / DEV_KEY_DIRECTORY / DEV_KEY_NAME
+    """``DEV_ENQUIRY_KEY_FILE``: the development key used without ``ENQUIRY_KEYS``; by default in
+    the user's configuration directory, never beside the database in ``var/``."""
     spool_dir: Path = DEFAULT_VAR_DIR / "spool"
     retention_days: int = DEFAULT_RETENTION_DAYS
     unanswered_retention_days: int = DEFAULT_UNANSWERED_RETENTION_DAYS
@@ -277,11 +337,18 @@ class Settings:
     """Port of the action server that ``make run`` starts (127.0.0.1 only)."""
     dashboard_secret_key: str | None = None
     dashboard_secure_cookies: bool = True
+    dashboard_session_hours: int = DEFAULT_DASHBOARD_SESSION_HOURS
+    """``DASHBOARD_SESSION_HOURS``: a session's absolute lifetime, activity or not."""
+    dashboard_idle_minutes: int = DEFAULT_DASHBOARD_IDLE_MINUTES
+    """``DASHBOARD_IDLE_MINUTES``: a session unused this long has ended."""
 
     # Website widget and messaging platforms (see the README, "The website widget").
     web_port: int = DEFAULT_WEB_PORT
     widget_origins: tuple[str, ...] = ()
     """Origins of the clinic's own sites that embed the widget (allowed by the Rasa server)."""
+    rest_token: str = field(default="", repr=False)  # a secret: kept out of logs
+    """``REST_TOKEN``: callers of the REST channel must send ``Authorization: Bearer <token>``.
+    Unset: the REST channel answers only 127.0.0.1 in development and is off in production."""
     channels: ChannelSettings = field(default_factory=ChannelSettings)
     max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS
     """``MAX_MESSAGE_CHARS``: longer messages are answered kindly and never processed."""
@@ -291,11 +358,35 @@ class Settings:
     """``MAX_MESSAGES_PER_MINUTE``: per sender; more get a kind reply and are not processed."""
     log_level: str = "INFO"
     """``LOG_LEVEL`` of the servers ``make run`` starts; content is redacted at every level."""
+    timezone: str = DEFAULT_TIMEZONE
+    """The clinic's time zone (``timezone`` in the profile, ``CLINIC_TIMEZONE``): times shown to
+    staff are in it; times are stored in UTC."""
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def dashboard_url(self) -> str:
+        """The dashboard's address as staff reach it, without a trailing slash."""
+        public = self.notifications.dashboard_public_url
+        return public.rstrip("/") if public else f"http://127.0.0.1:{self.dashboard_port}"
 
     @property
     def production(self) -> bool:
         """Production refuses generated development secrets: they must come from the environment."""
         return self.environment == "production"
+
+    @property
+    def allowed_widget_origins(self) -> tuple[str, ...]:
+        """Pages that may open the widget's socket.io connection: the local test page that
+        ``make run`` serves, and ``WIDGET_ORIGINS``."""
+        return (
+            f"http://127.0.0.1:{self.web_port}",
+            f"http://localhost:{self.web_port}",
+            *self.widget_origins,
+        )
 
     def template_variables(self) -> dict[str, str]:
         """Values that response templates in ``bot/domain.yml`` may use as ``{name}``."""
@@ -486,6 +577,26 @@ def _flag(raw: str, name: str) -> bool:
     raise ConfigurationError(f"{name} must be true or false, not {raw!r}")
 
 
+def default_dev_key_file(env: dict[str, str]) -> Path:
+    """Where the development key lives without ``DEV_ENQUIRY_KEY_FILE``: the user's
+    configuration directory (``$XDG_CONFIG_HOME``, else ``~/.config``), outside the checkout."""
+    config_home = (env.get("XDG_CONFIG_HOME") or "").strip()
+    if config_home and Path(config_home).is_absolute():
+        base = Path(config_home)
+    else:
+        home = (env.get("HOME") or "").strip()
+        base = (Path(home) if home else Path.home()) / ".config"
+    return base / DEV_KEY_DIRECTORY / DEV_KEY_NAME
+
+
+def _dev_key_file(env: dict[str, str]) -> Path:
+    raw = (env.get("DEV_ENQUIRY_KEY_FILE") or "").strip()
+    if not raw:
+        return default_dev_key_file(env)
+    path = Path(raw).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
 def _store_settings(env: dict[str, str], raw_profile: dict[str, Any]) -> dict[str, Any]:
     """Settings of the enquiry store and staff dashboard, checked so start-up fails clearly."""
     environment = (env.get("DIT_ENV") or "development").strip().lower()
@@ -527,6 +638,7 @@ def _store_settings(env: dict[str, str], raw_profile: dict[str, Any]) -> dict[st
         "environment": environment,
         "var_dir": var_dir,
         "enquiry_keys": keys,
+        "dev_key_file": _dev_key_file(env),
         "spool_dir": spool_dir,
         "retention_days": _positive_int(retention, "RETENTION_DAYS (retention_days)"),
         "unanswered_retention_days": _positive_int(
@@ -544,6 +656,16 @@ def _store_settings(env: dict[str, str], raw_profile: dict[str, Any]) -> dict[st
         ),
         "dashboard_secret_key": (env.get("DASHBOARD_SECRET_KEY") or "").strip() or None,
         "dashboard_secure_cookies": secure_cookies,
+        "dashboard_session_hours": _positive_int(
+            env.get("DASHBOARD_SESSION_HOURS") or DEFAULT_DASHBOARD_SESSION_HOURS,
+            "DASHBOARD_SESSION_HOURS",
+            168,
+        ),
+        "dashboard_idle_minutes": _positive_int(
+            env.get("DASHBOARD_IDLE_MINUTES") or DEFAULT_DASHBOARD_IDLE_MINUTES,
+            "DASHBOARD_IDLE_MINUTES",
+            1440,
+        ),
     }
 
 
@@ -586,6 +708,20 @@ def _origins(raw: str) -> tuple[str, ...]:
     return tuple(origins)
 
 
+MIN_REST_TOKEN_CHARS = 32
+
+
+def _rest_token(raw: str) -> str:
+    """``REST_TOKEN``: long enough that it cannot be guessed (``openssl rand -hex 32``)."""
+    token = raw.strip()
+    if token and len(token) < MIN_REST_TOKEN_CHARS:
+        raise ConfigurationError(
+            f"REST_TOKEN must be at least {MIN_REST_TOKEN_CHARS} characters "
+            "(make one with: openssl rand -hex 32)"
+        )
+    return token
+
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -603,6 +739,7 @@ def _web_and_channel_settings(env: dict[str, str]) -> dict[str, Any]:
     return {
         "web_port": int(raw_port),
         "widget_origins": _origins(env.get("WIDGET_ORIGINS") or ""),
+        "rest_token": _rest_token(env.get("REST_TOKEN") or ""),
         "max_message_chars": _positive_int(
             env.get("MAX_MESSAGE_CHARS") or DEFAULT_MAX_MESSAGE_CHARS, "MAX_MESSAGE_CHARS", 100_000
         ),
@@ -624,6 +761,81 @@ def _web_and_channel_settings(env: dict[str, str]) -> dict[str, Any]:
             slack=_platform(SlackSettings, env),
         ),
     }
+
+
+def _timezone(raw: str) -> str:
+    name = raw.strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(
+            f"timezone must be an IANA time zone such as Europe/London, not {raw!r}"
+        ) from None
+    return name
+
+
+def _http_url(raw: str, name: str) -> str:
+    value = raw.strip()
+    if value and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc):
+        raise ConfigurationError(f"{name} must be an http(s) URL")  # the URL may hold a secret
+    return value
+
+
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _hour(raw: str) -> int:
+    if not raw.isdigit() or not 0 <= int(raw) <= 23:
+        raise ConfigurationError(f"NOTIFY_DIGEST_HOUR must be an hour from 0 to 23, not {raw!r}")
+    return int(raw)
+
+
+def _notification_settings(env: dict[str, str]) -> NotificationSettings:
+    """``SMTP_*`` and ``NOTIFY_*``: half a configuration is refused, so it is noticed at once."""
+
+    def value(name: str) -> str:
+        return (env.get(name) or "").strip()
+
+    port = _positive_int(value("SMTP_PORT") or DEFAULT_SMTP_PORT, "SMTP_PORT", 65535)
+    starttls = _flag(value("SMTP_STARTTLS") or "true", "SMTP_STARTTLS")
+    recipients = tuple(part.strip() for part in value("NOTIFY_EMAIL_TO").split(",") if part.strip())
+    settings = NotificationSettings(
+        smtp_host=value("SMTP_HOST"),
+        smtp_port=port,
+        smtp_username=value("SMTP_USERNAME"),
+        smtp_password=env.get("SMTP_PASSWORD") or "",
+        smtp_starttls=starttls,
+        email_from=value("NOTIFY_EMAIL_FROM"),
+        email_to=recipients,
+        webhook_url=_http_url(value("NOTIFY_WEBHOOK_URL"), "NOTIFY_WEBHOOK_URL"),
+        webhook_secret=value("NOTIFY_WEBHOOK_SECRET"),
+        dashboard_public_url=_http_url(value("DASHBOARD_PUBLIC_URL"), "DASHBOARD_PUBLIC_URL"),
+        digest=_flag(value("NOTIFY_DIGEST") or "false", "NOTIFY_DIGEST"),
+        digest_hour=_hour(value("NOTIFY_DIGEST_HOUR") or str(DEFAULT_DIGEST_HOUR)),
+    )
+    email_values = {
+        "SMTP_HOST": settings.smtp_host,
+        "NOTIFY_EMAIL_FROM": settings.email_from,
+        "NOTIFY_EMAIL_TO": settings.email_to,
+    }
+    missing = [name for name, given in email_values.items() if not given]
+    if 0 < len(missing) < len(email_values):
+        raise ConfigurationError(
+            f"email notifications need {', '.join(email_values)}; missing: {', '.join(missing)}"
+        )
+    if settings.digest and not settings.enabled:
+        raise ConfigurationError("NOTIFY_DIGEST needs email (SMTP_HOST, ...) or NOTIFY_WEBHOOK_URL")
+    if (
+        settings.smtp_username
+        and not starttls
+        and port != 465
+        and settings.smtp_host not in _LOCAL_HOSTS
+    ):
+        raise ConfigurationError(
+            "SMTP_USERNAME with SMTP_STARTTLS=false would send the SMTP password unencrypted; "
+            "use STARTTLS or port 465"
+        )
+    return settings
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -671,6 +883,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         database_url=env.get("DATABASE_URL") or default_database_url,
         **store,
         **_web_and_channel_settings(env),
+        timezone=_timezone(
+            env.get("CLINIC_TIMEZONE") or str(raw.get("timezone") or "") or DEFAULT_TIMEZONE
+        ),
+        notifications=_notification_settings(env),
     )
 
 

@@ -124,7 +124,7 @@ def test_an_enquiry_half_filled_in_survives_restarts_and_is_saved(running_server
     cipher = EnquiryCipher((server.env["ENQUIRY_KEYS"],))
     stored = [e for e in list_enquiries(database, cipher=cipher) if e.reference == reference]
     assert [(e.preferred_name, e.contact_detail) for e in stored] == [(NAME, "+447824358911")]
-    conversation = json.dumps(stored_events(database, cipher, sender))
+    conversation = json.dumps(stored_events(database, cipher, f"rest:{sender}"))
     for detail in (NAME, "Philippa", "Marchbanks", "358911", "allotment"):
         assert detail not in conversation, detail
     assert reference in conversation  # the conversation itself is still there, without them

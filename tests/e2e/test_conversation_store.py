@@ -72,7 +72,7 @@ def test_the_migrations_make_the_table_and_its_index(store):
     assert indexes["ix_conversation_events_sender_id_timestamp"] == ["sender_id", "timestamp"]
     with store.engine.connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == (
-            "0004"
+            "0006"
         )
 
 

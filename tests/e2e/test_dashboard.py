@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import update
 
 from dit_assistant.serve import wait_until_up
 from dit_assistant.settings import PROJECT_ROOT, get_settings
@@ -31,6 +32,7 @@ from dit_assistant.store import (
 from dit_assistant.store.accounts import create_user
 from dit_assistant.store.audit import recent_audit
 from dit_assistant.store.database import Database
+from dit_assistant.store.models import StaffSession
 from dit_assistant.store.unanswered import list_questions, record_unanswered
 from tests.fixtures.ports import free_port
 from tests.fixtures.services import headless_chromium
@@ -434,3 +436,107 @@ def test_usable_on_a_phone_sized_screen(page, dashboard):
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, "the page scrolls sideways on a phone"
     screenshot(page, "phone")
+
+
+# ----------------------------------------------------------------------------- sessions
+def session_cookie(page: Any) -> dict[str, Any]:
+    (cookie,) = [c for c in page.context.cookies() if c["name"] == "dit_staff_session"]
+    return cookie
+
+
+@pytest.fixture()
+def other_browser(browser: Any, dashboard: RunningDashboard) -> Iterator[Any]:
+    """A second, separate browser profile: another computer, or someone with a copied cookie."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def is_signed_in(page: Any, dashboard: RunningDashboard) -> bool:
+    page.goto(dashboard.url("/enquiries"))
+    return not page.url.startswith(dashboard.url("/login"))
+
+
+def test_logging_out_ends_the_session_for_a_copied_cookie_too(page, other_browser, dashboard):
+    create_user(dashboard.database, "dora", PASSWORD)
+    login(page, dashboard, username="dora")
+    other_browser.context.add_cookies([session_cookie(page)])
+    assert is_signed_in(other_browser, dashboard)  # the copy works while the session lives
+
+    click_and_wait(page.get_by_role("button", name="Log out"))
+    assert page.get_by_role("status").inner_text() == "You are logged out."
+    assert not is_signed_in(other_browser, dashboard)
+    expect(
+        other_browser.get_by_text("Your session has ended. Please log in again.")
+    ).to_be_visible()
+    assert not is_signed_in(page, dashboard)
+
+
+def test_a_new_password_logs_out_every_other_session(page, other_browser, dashboard):
+    create_user(dashboard.database, "erin", PASSWORD)
+    login(page, dashboard, username="erin")
+    login(other_browser, dashboard, username="erin")
+    copied = session_cookie(page)
+
+    click_and_wait(page.get_by_role("link", name="Change password"))
+    expect(page.get_by_role("heading", name="Change your password")).to_be_visible()
+    page.get_by_label("Current password").fill(PASSWORD)
+    page.get_by_label("New password (at least 12 characters)").fill("erin's brand new password")
+    page.get_by_label("New password again").fill("erin's brand new password")
+    screenshot(page, "change-password")
+    click_and_wait(page.get_by_role("button", name="Change password"))
+    assert page.get_by_role("status").inner_text() == (
+        "Password changed. Every other session of this account is logged out."
+    )
+    assert is_signed_in(page, dashboard)  # this browser stays in, on a new session
+    assert not is_signed_in(other_browser, dashboard)
+    other_browser.context.clear_cookies()
+    other_browser.context.add_cookies([copied])  # this browser's cookie from before the change
+    assert not is_signed_in(other_browser, dashboard)
+
+    login(other_browser, dashboard, username="erin")  # the old password no longer works
+    assert other_browser.get_by_role("alert").inner_text() == "Wrong username or password."
+    login(other_browser, dashboard, password="erin's brand new password", username="erin")
+    expect(other_browser.get_by_role("heading", name="Enquiries")).to_be_visible()
+
+
+def test_a_password_reset_on_the_command_line_logs_the_account_out(page, dashboard):
+    create_user(dashboard.database, "frank", PASSWORD)
+    login(page, dashboard, username="frank")
+    assert is_signed_in(page, dashboard)
+    result = subprocess.run(
+        [str(DIT_STAFF), "set-password", "frank", "--password-stdin"],
+        input="frank's reset password\n",
+        env=dashboard.environment.subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "1 dashboard session logged out" in result.stdout
+    assert not is_signed_in(page, dashboard)
+
+
+def test_a_session_past_its_lifetime_is_refused_even_while_in_use(page, dashboard):
+    """12 hours after logging in (DASHBOARD_SESSION_HOURS) the session ends, however recently it
+    was used. The session's start is moved back in the database rather than waited for."""
+    account = create_user(dashboard.database, "gina", PASSWORD)
+    login(page, dashboard, username="gina")
+
+    def started_ago(age: timedelta) -> None:
+        with dashboard.database.session() as session:
+            session.execute(
+                update(StaffSession)
+                .where(StaffSession.user_id == account.id)
+                .values(created_at=datetime.now(timezone.utc) - age)
+            )
+
+    started_ago(timedelta(hours=11, minutes=55))
+    assert is_signed_in(page, dashboard)  # in use a moment ago, and within its 12 hours
+    started_ago(timedelta(hours=12, minutes=1))
+    assert not is_signed_in(page, dashboard)
+    expect(page.get_by_text("Your session has ended. Please log in again.")).to_be_visible()

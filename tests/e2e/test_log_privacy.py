@@ -1,8 +1,12 @@
 """No conversation content in any log: a whole enquiry, an injection and oversized messages
-through the real servers at DEBUG level, then every line every process wrote is searched."""
+through the real servers at DEBUG level, then every line every process wrote is searched.
+
+These servers run with ``REST_TOKEN`` set, as a production deployment that uses REST would, so
+the same module checks that the REST channel then refuses callers without the token."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +35,8 @@ SECRETS = (
 @pytest.fixture(scope="module")
 def debug_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, Path]]:
     workdir = tmp_path_factory.mktemp("log-privacy")
-    with running_servers(workdir, {"LOG_LEVEL": "DEBUG"}) as server:
+    env = {"LOG_LEVEL": "DEBUG", "REST_TOKEN": secrets.token_hex(32)}
+    with running_servers(workdir, env) as server:
         yield server, workdir
 
 
@@ -92,5 +97,20 @@ def test_no_conversation_content_reaches_any_log(debug_server):
     assert "DEBUG" in log and "rasa.core.processor" in log and "rasa_sdk" in log
     assert "[redacted]" in log
     for path, text in outputs.items():
+        assert server.env["REST_TOKEN"] not in text, f"the REST token in {path.name}"
         for secret in SECRETS:
             assert secret.lower() not in text.lower(), f"{secret!r} in {path.name}"
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    ["", "Bearer ", "Bearer wrong-token-0123456789abcdef0123456789", "Basic dXNlcjpwYXNz"],
+)
+def test_with_a_token_set_rest_callers_without_it_are_refused(debug_server, authorization):
+    server, _ = debug_server
+    token = server.env["REST_TOKEN"]
+    status, body = server.send(uuid.uuid4().hex, "what is DIT?", authorization=authorization)
+    assert status == 401 and "bearer token" in body
+    assert token not in body
+    status, reply = server.send(uuid.uuid4().hex, "what is DIT?")
+    assert status == 200 and "Dynamic Interpersonal Therapy" in texts(reply)

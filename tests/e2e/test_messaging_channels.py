@@ -695,3 +695,55 @@ def test_unconfigured_platforms_are_off_and_the_rest_works(running_server):
         assert _open(request)[0] == 404, platform
     status, reply = running_server.send(uuid.uuid4().hex, "how many sessions are there?")
     assert status == 200 and "16" in " ".join(m.get("text", "") for m in reply)
+
+
+# ------------------------------------------------------------------------------ redeliveries
+# A platform that timed out waiting for our 200 sends the same update again: it is answered once.
+# Every webhook answers after the bot's whole turn was sent, so a count taken when the second
+# POST returns includes anything a second handling would have sent.
+def test_a_redelivered_telegram_update_is_answered_once(channels):
+    chat = _unique_int()
+    update = _telegram_message(chat, "how many sessions are there?")
+    assert _telegram(channels, update)[0] == 200
+    first = len(channels.fake.matching(_to_telegram_chat(chat)))
+    assert first >= 1
+    assert _telegram(channels, update)[0] == 200
+    assert len(channels.fake.matching(_to_telegram_chat(chat))) == first
+    # a new update from the same chat is answered as usual
+    assert _telegram(channels, _telegram_message(chat, "how long is each session?"))[0] == 200
+    assert len(channels.fake.matching(_to_telegram_chat(chat))) > first
+
+
+def test_a_redelivered_sms_is_answered_once(channels):
+    phone = _new_phone()
+    sms = _sms(phone, "how many sessions are there?")
+    assert _twilio(channels, sms)[0] == 200
+    first = len(channels.fake.matching(_to_phone(phone)))
+    assert first >= 1
+    assert _twilio(channels, sms)[0] == 200
+    assert len(channels.fake.matching(_to_phone(phone))) == first
+
+
+def test_a_redelivered_messenger_batch_is_answered_once(channels):
+    sender = f"psid-{uuid.uuid4().hex}"
+    batch = _messenger(sender, {"text": "how many sessions are there?"})
+    assert _facebook(channels, batch)[0] == 200
+    first = len(channels.fake.matching(_to_messenger(sender)))
+    assert first >= 1
+    assert _facebook(channels, batch)[0] == 200
+    assert len(channels.fake.matching(_to_messenger(sender))) == first
+
+
+def test_a_retried_slack_event_is_answered_once(channels):
+    """Slack's events are handled in the background after the 200, one conversation's turns in
+    order: the reply to a later event comes right after the first handling's replies."""
+    user, dm = _slack_ids()
+    event = _slack_event(user, "how many sessions are there?", dm)
+    assert _slack(channels, event)[0] == 200
+    first = len(channels.fake.wait_for(_to_slack(dm)))
+    assert _slack(channels, event)[0] == 200
+    assert _slack(channels, _slack_event(user, "what does it cost?", dm))[0] == 200
+    cost = get_settings().clinic.cost.split(".")[0]
+    channels.fake.wait_for(lambda s: _to_slack(dm)(s) and cost in s.text)
+    replies = channels.fake.matching(_to_slack(dm))
+    assert len(replies) > first and cost in replies[first].text, [r.text[:40] for r in replies]

@@ -192,6 +192,37 @@ def test_rotate_keys_then_the_old_key_can_go(store_env):
     assert "unreadable" in ok(run(store_env, "show", reference, ENQUIRY_KEYS=old_key))
 
 
+def test_a_development_key_left_in_var_keeps_working_until_rotated(store_env, tmp_path):
+    """A developer whose enquiries were encrypted with the development key an older version
+    generated into var/ can still read them; the new key lives outside var/, one warning line
+    says so (without key material), and rotate-keys moves everything to the new key."""
+    legacy_key = generate_key()
+    store_env.set(ENQUIRY_KEYS=legacy_key)
+    reference = seed(store_env)
+    var_dir = Path(store_env.values["DIT_VAR_DIR"])
+    var_dir.mkdir(parents=True, exist_ok=True)
+    (var_dir / "enquiry.key").write_text(legacy_key + "\n")
+    dev_key_file = tmp_path / "config" / "dit-assistant" / "dev-enquiry.key"
+    store_env.set(ENQUIRY_KEYS=None, DEV_ENQUIRY_KEY_FILE=str(dev_key_file))
+
+    shown = run(store_env, "show", reference)
+    assert NAME in ok(shown)
+    warnings = [line for line in shown.stderr.splitlines() if "DEVELOPMENT KEY" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("WARNING")
+    assert str(dev_key_file) in warnings[0] and str(var_dir / "enquiry.key") in warnings[0]
+    new_key = dev_key_file.read_text().strip()
+    assert legacy_key not in shown.stderr and new_key not in shown.stderr
+    assert stat.S_IMODE(dev_key_file.stat().st_mode) == 0o600
+
+    rotated = ok(run(store_env, "rotate-keys"))
+    assert "Re-encrypted 1 database rows" in rotated
+    assert f"older development key {var_dir / 'enquiry.key'}" in rotated
+    (var_dir / "enquiry.key").unlink()
+    shown = run(store_env, "show", reference)
+    assert NAME in ok(shown) and "rotate-keys" not in shown.stderr
+    assert sorted(p.name for p in var_dir.glob("*.key")) == []
+
+
 def test_replay_spool_moves_enquiries_kept_during_an_outage(store_env):
     database = open_database(store_env.database_url)
     with sqlite_down(store_env.database_url):

@@ -23,12 +23,14 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
 from dit_assistant.channels.guard import (
     MessageGate,
+    NamespacedOutput,
     admitted_text,
     as_plain_text,
+    conversation_id,
     payload_fits_slots,
     store_unavailable_reply,
 )
-from dit_assistant.channels.rest import read_message, readiness
+from dit_assistant.channels.rest import caller_admitted, read_message, readiness
 from dit_assistant.serve import BOT_DIR
 from dit_assistant.settings import Settings
 from dit_assistant.store import open_database, tracker_store
@@ -107,17 +109,23 @@ def test_an_offered_payload_with_entities_of_the_wrong_type_is_read_as_words():
 class _Recorder:
     def __init__(self) -> None:
         self.received: list[str] = []
+        self.senders: list[str] = []
 
     async def __call__(self, message: UserMessage) -> None:
         self.received.append(message.text or "")
+        self.senders.append(message.sender_id)
+        # what Rasa does with every reply: send it to the tracker's sender id
+        await message.output_channel.send_response(message.sender_id, {"text": "reply"})
 
 
-def _gate(settings: Settings, events: list[Any] | None = None) -> tuple[MessageGate, _Recorder]:
+def _gate(
+    settings: Settings, events: list[Any] | None = None, conversation: str = "rest:someone"
+) -> tuple[MessageGate, _Recorder]:
     recorder = _Recorder()
     gate = MessageGate(recorder, settings)
     store = InMemoryTrackerStore(bot_domain())
     if events is not None:
-        tracker = store.init_tracker("someone")
+        tracker = store.init_tracker(conversation)
         for event in events:
             tracker.update(event)
         asyncio.run(store.save(tracker))
@@ -126,10 +134,15 @@ def _gate(settings: Settings, events: list[Any] | None = None) -> tuple[MessageG
     return gate, recorder
 
 
-def _send(gate: MessageGate, text: str, sender: str = "someone") -> list[dict[str, Any]]:
+def _send(
+    gate: MessageGate, text: str, sender: str = "someone", channel: str = "rest"
+) -> list[dict[str, Any]]:
+    """What the gate and the bot behind it sent back, other than the bot's own "reply"."""
     collector = CollectingOutputChannel()
-    asyncio.run(gate(UserMessage(text, collector, sender, input_channel="rest")))
-    return collector.messages
+    asyncio.run(gate(UserMessage(text, collector, sender, input_channel=channel)))
+    for message in collector.messages:
+        assert message["recipient_id"] == sender  # the platform's own id, never the namespaced one
+    return [message for message in collector.messages if message.get("text") != "reply"]
 
 
 def test_gate_passes_only_the_buttons_of_the_last_bot_message(settings):
@@ -172,6 +185,13 @@ def test_long_messages_get_a_kind_reply_and_never_reach_the_bot(settings):
     assert settings.clinic.phone in text and settings.clinic.email in text
 
 
+def test_lone_surrogates_reach_the_bot_as_replacement_characters(settings):
+    # JSON can carry "\\ud800"; spaCy's tokenizer raised on it and the person got no reply.
+    gate, recorder = _gate(settings)
+    assert _send(gate, "\ud800 hello \udfff") == []
+    assert recorder.received == ["\ufffd hello \ufffd"]
+
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
@@ -183,6 +203,7 @@ def test_long_messages_get_a_kind_reply_and_never_reach_the_bot(settings):
         (b'{"sender": 5, "message": "hi"}', "sender"),
         (b'{"sender": "x", "message": {"text": "hi"}}', "message"),
         (b'{"sender": "' + b"s" * 256 + b'", "message": "hi"}', "sender"),
+        (b"[" * 100_000 + b"]" * 100_000, "JSON object"),  # raised RecursionError: a 500
     ],
 )
 def test_rest_bodies_that_cannot_be_read(body, reason):
@@ -221,6 +242,78 @@ def test_one_sender_over_the_limit_does_not_hold_up_another(settings):
         _send(gate, "flood", sender="flooder")
     assert _send(gate, "what is DIT", sender="someone else") == []
     assert recorder.received == ["flood", "flood", "what is DIT"]
+
+
+def test_conversations_are_named_by_channel_and_replies_reach_the_platforms_id(settings):
+    gate, recorder = _gate(settings)
+    _send(gate, "hello", sender="+447700900123", channel="twilio")
+    _send(gate, "hello", sender="+447700900123", channel="rest")
+    assert recorder.senders == ["twilio:+447700900123", "rest:+447700900123"]
+
+
+def test_a_button_offered_on_one_channel_cannot_be_pressed_from_another(settings):
+    offered = [{"title": "Change name", "payload": CHANGE_NAME}]
+    events = [
+        ActionExecuted("action_listen"),
+        UserUttered("hi", {"name": "greet", "confidence": 1.0}),
+        BotUttered("Here is what I'll send", {"buttons": offered}),
+    ]
+    gate, recorder = _gate(settings, events, conversation=conversation_id("twilio", "+4477"))
+    _send(gate, CHANGE_NAME, sender="+4477", channel="rest")
+    _send(gate, CHANGE_NAME, sender="+4477", channel="twilio")
+    assert recorder.received == [CHANGE_NAME[1:], CHANGE_NAME]
+
+
+def test_the_namespaced_output_keeps_the_wrapped_channels_name():
+    collector = CollectingOutputChannel()
+    output = NamespacedOutput(collector, "socketio")
+    assert output.name() == "collector"
+    asyncio.run(output.send_text_message("socketio:abc", "hi"))
+    asyncio.run(output.send_response("socketio:abc", {"text": "there"}))
+    assert [m["recipient_id"] for m in collector.messages] == ["abc", "abc"]
+
+
+TOKEN = "t" * 40
+
+
+@pytest.mark.parametrize(
+    ("token", "authorization", "address", "expected"),
+    [
+        ("", None, "127.0.0.1", None),
+        ("", None, "::1", None),
+        ("", None, "10.0.0.7", 403),
+        ("", None, "", 403),
+        ("", "Bearer anything", "203.0.113.9", 403),
+        (TOKEN, f"Bearer {TOKEN}", "203.0.113.9", None),
+        (TOKEN, f"bearer {TOKEN}", "127.0.0.1", None),
+        (TOKEN, None, "127.0.0.1", 401),
+        (TOKEN, f"Bearer {TOKEN[:-1]}", "127.0.0.1", 401),
+        (TOKEN, f"Basic {TOKEN}", "127.0.0.1", 401),
+        (TOKEN, TOKEN, "127.0.0.1", 401),
+    ],
+)
+def test_who_may_call_the_rest_channel(settings, token, authorization, address, expected):
+    configured = replace(settings, rest_token=token)
+    assert caller_admitted(configured, authorization, address) == expected
+
+
+def _deliver(gate: MessageGate, text: str, channel: str, delivery: str | None) -> None:
+    metadata = {"delivery_id": delivery} if delivery else {}
+    message = UserMessage(
+        text, CollectingOutputChannel(), "someone", input_channel=channel, metadata=metadata
+    )
+    asyncio.run(gate(message))
+
+
+def test_an_update_delivered_again_is_handled_once(settings):
+    gate, recorder = _gate(settings)
+    _deliver(gate, "first", "telegram", "1001")
+    _deliver(gate, "first", "telegram", "1001")  # the platform retried
+    _deliver(gate, "second", "telegram", "1002")
+    _deliver(gate, "other platform", "twilio", "1001")  # ids are per platform
+    _deliver(gate, "no id", "rest", None)
+    _deliver(gate, "no id", "rest", None)
+    assert recorder.received == ["first", "second", "other platform", "no id", "no id"]
 
 
 # ------------------------------------------------------------- the conversation store down
@@ -299,7 +392,7 @@ def test_while_the_store_is_down_a_crisis_message_still_reaches_the_bot(
     assert [r["text"] for r in replies] == ["a reply", store_unavailable_reply(settings)]
     assert "a safety message is answered from a fresh conversation" in caplog.text
     assert "kill" not in caplog.text
-    texts = [e.text for e in asyncio.run(bot.store.retrieve("someone")).events]
+    texts = [e.text for e in asyncio.run(bot.store.retrieve("rest:someone")).events]
     assert texts == ["hello"]  # the crisis turn was kept nowhere
 
 
@@ -315,7 +408,7 @@ def test_with_the_store_up_messages_are_answered_and_kept(settings, tmp_path):
     gate, bot, _ = _store_gate(settings, tmp_path)
     assert [r["text"] for r in _send(gate, "what is DIT")] == ["a reply"]
     assert [r["text"] for r in _send(gate, "hello")] == ["a reply"]
-    texts = [e.text for e in asyncio.run(bot.store.retrieve("someone")).events]
+    texts = [e.text for e in asyncio.run(bot.store.retrieve("rest:someone")).events]
     assert texts == ["what is DIT", "hello"]
 
 

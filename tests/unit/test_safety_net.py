@@ -36,6 +36,9 @@ def safety_net(detector) -> SafetyNet:
         ("everyone would be better off without me", "risk_suicide"),
         ("I just want it all to stop", "risk_suicide"),
         ("I can't keep myself safe", "risk_suicide"),
+        # "$" as an alternative: "... be here|around anymore|$" ends the sentence there too
+        ("i don't want to be here", "risk_suicide"),
+        ("I dont wanna be around. It's too much", "risk_suicide"),
         ("how many paracetamol would kill me", "risk_suicide"),
         ("kms", "risk_suicide"),
         ("self harm", "risk_self_harm"),
@@ -77,6 +80,7 @@ def test_reviewed_phrases_are_detected(detector, text, intent):
         "I want to try dit",
         "how many sessions are there",
         "can I cut down to fortnightly sessions",
+        "i don't want to be here all day filling in forms",
         "",
         "🙂",
     ],

@@ -82,6 +82,7 @@ def test_every_region_names_the_country_whose_phone_numbers_it_uses():
         ({"TWILIO_SMS_MAX_LENGTH": "0"}, "TWILIO_SMS_MAX_LENGTH must be a positive whole number"),
         ({"TELEGRAM_API_BASE": "ftp://example.org"}, "TELEGRAM_API_BASE must be an http"),
         ({"SLACK_API_BASE": "slack.com/api"}, "SLACK_API_BASE must be an http"),
+        ({"REST_TOKEN": "short-and-guessable"}, "REST_TOKEN must be at least 32 characters"),
     ],
 )
 def test_a_bad_value_is_a_clear_error_naming_the_variable(env, message):
@@ -112,6 +113,16 @@ def test_ports_origins_and_platform_values():
     assert settings.widget_origins == ("https://www.example-clinic.org", "http://127.0.0.1:3000")
     assert settings.channels.twilio.sms_max_length == 480
     assert settings.dashboard_secret_key is None  # blank is unset, not a secret
+    assert settings.allowed_widget_origins == (
+        "http://127.0.0.1:8081",
+        "http://localhost:8081",
+        "https://www.example-clinic.org",
+        "http://127.0.0.1:3000",
+    )
+    assert settings.rest_token == ""
+    token = "f" * 64
+    assert load_settings(env={"REST_TOKEN": f" {token} "}).rest_token == token
+    assert token not in repr(load_settings(env={"REST_TOKEN": token}))
 
 
 def test_relative_directories_are_inside_the_checkout():

@@ -51,7 +51,7 @@ def json_object(raw: bytes | None) -> dict[str, Any] | None:
     """The body as a JSON object, or None when it is not one (the caller answers 400)."""
     try:
         value = json.loads(raw or b"")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: deep nesting
         return None
     return value if isinstance(value, dict) else None
 

@@ -33,7 +33,7 @@ from dit_assistant.channels.common import (
     json_object,
     split_message,
 )
-from dit_assistant.channels.guard import guarded
+from dit_assistant.channels.guard import DELIVERY_ID, guarded
 from dit_assistant.settings import FacebookSettings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -106,8 +106,10 @@ class FacebookOutputChannel(MessengerBot):
         await self._post(recipient_id, {"attachment": attachment})
 
 
-def _events(body: dict[str, Any]) -> list[tuple[str, str]]:
-    """(sender id, text) of each person's message or button press in a webhook batch.
+def _events(body: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+    """(sender id, text, message id) of each person's message or button press in a batch.
+
+    The message id (``mid``) is what a redelivered batch repeats.
 
     Raises ``ValueError`` when the body is not shaped like a Messenger webhook.
     """
@@ -126,8 +128,16 @@ def _events(body: dict[str, Any]) -> list[tuple[str, str]]:
                 raise ValueError("event without a sender id")
             text = _text_of(event)
             if text is not None:
-                found.append((sender_id, text))
+                found.append((sender_id, text, _mid_of(event)))
     return found
+
+
+def _mid_of(event: dict[str, Any]) -> str | None:
+    for key in ("message", "postback"):
+        part = event.get(key)
+        if isinstance(part, dict) and isinstance(part.get("mid"), str) and part["mid"]:
+            return str(part["mid"])
+    return None
 
 
 def _text_of(event: dict[str, Any]) -> str | None:
@@ -196,14 +206,13 @@ class FacebookChannel(FacebookInput):
                 events = _events(payload)
             except ValueError as error:
                 return bad_request(str(error))
-            metadata = self.get_metadata(request)
-            for sender_id, text in events:
+            for sender_id, text, mid in events:
                 message = UserMessage(
                     text,
                     FacebookOutputChannel(self.config),
                     sender_id,
                     input_channel=self.name(),
-                    metadata=metadata,
+                    metadata={DELIVERY_ID: mid} if mid else {},
                 )
                 try:
                     await on_new_message(message)

@@ -18,6 +18,16 @@ that syntax, so it cannot simply be switched off; instead each channel hands its
   slots they fill;
 - turns any other text that starts with ``/`` into plain words (the slashes removed), so it goes
   through the NLU pipeline and the safety net like anything else a person types;
+- drops a platform's redelivery of an update it has already handled (the same
+  ``metadata["delivery_id"]``, which the platform channels set from Telegram's ``update_id``,
+  Twilio's ``MessageSid``, Messenger's ``mid`` and Slack's ``event_id``, within an hour): a
+  platform that timed out waiting for our answer sends the update again, and the person would
+  otherwise be answered twice, or a form answer be read twice;
+- names the conversation by channel (:func:`conversation_id`: ``twilio:+447700900123``,
+  ``socketio:<session>``, ``rest:<sender>``), so no channel can write into another channel's
+  conversations (an SMS sender id is a phone number, and a REST caller chooses its sender id).
+  Replies go back to the platform's own id: :class:`NamespacedOutput` takes the channel's name
+  off again;
 - checks that the conversation store can keep the conversation
   (:mod:`dit_assistant.store.tracker_store`). While it cannot, the person is told so, with the
   clinic's phone and email, instead of the assistant carrying on with a conversation it will
@@ -38,10 +48,10 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
-from limits import RateLimitItemPerMinute
+from limits import RateLimitItemPerHour, RateLimitItemPerMinute
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.shared.core.slots import (
     AnySlot,
     BooleanSlot,
@@ -70,8 +80,45 @@ _PAYLOAD = re.compile(
     r"^/(?P<intent>[^{@]+)(?P<confidence>@[0-9.]+)?(?P<entities>\{.+\})?(?P<rest>.*)$", re.S
 )
 _LEADING_COMMAND = re.compile(r"^[\s/]+")
+# A JSON string can carry half of a UTF-16 pair ("\\ud800"), which no UTF-8 codec accepts: the
+# NLU pipeline's spaCy tokenizer raised on it and the person got no reply at all.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
+
+DELIVERY_ID = "delivery_id"
+"""Metadata key of the platform's own id for one delivery of an update (see the module text)."""
+
+
+def conversation_id(channel: str, sender_id: str) -> str:
+    """The id the bot and the tracker store know a conversation by: the channel's name first."""
+    return f"{channel}:{sender_id}"
+
+
+class NamespacedOutput(OutputChannel):
+    """A channel's output with the channel's name taken off the recipient id again.
+
+    Rasa sends every reply to the tracker's sender id, which the gate has prefixed with the
+    channel's name; the platform (Telegram's chat id, Twilio's phone number, the widget's session
+    room) needs its own id back.
+    """
+
+    def __init__(self, inner: OutputChannel, channel: str) -> None:
+        self.inner = inner
+        self._prefix = conversation_id(channel, "")
+
+    def name(self) -> str:  # the wrapped channel's, per instance (a classmethod elsewhere)
+        """Channel-specific response variations are chosen by the wrapped channel's name."""
+        return self.inner.name()
+
+    def platform_id(self, recipient_id: str) -> str:
+        return recipient_id.removeprefix(self._prefix)
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        await self.inner.send_response(self.platform_id(recipient_id), message)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self.inner.send_text_message(self.platform_id(recipient_id), text, **kwargs)
 
 
 def too_long_reply(settings: Settings) -> str:
@@ -91,6 +138,11 @@ def too_fast_reply(settings: Settings) -> str:
         f"If you need help now, {helplines.emergency}.\n{lines}\n"
         f"You can also call {clinic.phone} or email {clinic.email}."
     )
+
+
+def well_formed(text: str) -> str:
+    """``text`` with any lone surrogate replaced by U+FFFD, as a UTF-8 decoder would read it."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def store_unavailable_reply(settings: Settings) -> str:
@@ -186,6 +238,7 @@ class MessageGate:
         self._rate_storage = MemoryStorage()
         self._limiter = MovingWindowRateLimiter(self._rate_storage)
         self._rate = RateLimitItemPerMinute(self.settings.max_messages_per_minute)
+        self._once = RateLimitItemPerHour(1)  # one handling per delivery id
 
     @property
     def settings(self) -> Settings:
@@ -204,7 +257,14 @@ class MessageGate:
         return getattr(self._app.ctx, "agent", None) if self._app is not None else None
 
     async def __call__(self, message: UserMessage) -> None:
-        text = message.text or ""
+        channel = message.input_channel or "unknown"
+        message.sender_id = conversation_id(channel, str(message.sender_id))
+        message.output_channel = NamespacedOutput(message.output_channel, channel)
+        delivery = (message.metadata or {}).get(DELIVERY_ID)
+        if delivery and not self._limiter.hit(self._once, "delivery", channel, str(delivery)):
+            logger.info("ignored a %s update delivered again", channel)
+            return
+        text = message.text = well_formed(message.text or "")
         if not self._limiter.hit(self._rate, "sender", str(message.sender_id)):
             logger.info("refused a message over the per-sender rate limit")
             await message.output_channel.send_text_message(

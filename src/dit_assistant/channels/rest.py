@@ -4,8 +4,13 @@ Rasa's own REST channel lets the caller choose ``input_channel`` (which feeds th
 statistics and the enquiry's channel), answers 500 to bodies it cannot read, and logs the
 message text at ERROR when handling fails or times out. This one:
 
-- takes ``sender`` (a non-empty string of at most 255 characters, the tracker store's column
-  size) and ``message`` (a string) from a JSON object and answers 400 to anything else;
+- admits only callers it can trust: with ``REST_TOKEN`` set, requests carrying
+  ``Authorization: Bearer <REST_TOKEN>`` (401 otherwise); without it, only callers on this
+  machine in development (403 otherwise), and in production the channel is off (404). A caller
+  who could reach it from outside could otherwise write into any REST conversation;
+- takes ``sender`` (a non-empty string of at most 200 characters: with the channel's name in
+  front it fits the tracker store's 255) and ``message`` (a string) from a JSON object and
+  answers 400 to anything else;
 - always sets ``input_channel`` to ``rest`` itself;
 - passes every message through the :class:`~dit_assistant.channels.guard.MessageGate`
   (length limit, typed intents);
@@ -21,6 +26,8 @@ a load balancer or a service manager; the store's state is also logged when it c
 from __future__ import annotations
 
 import asyncio
+import hmac
+import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -31,13 +38,32 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from dit_assistant.channels.common import bad_request, json_object
+from dit_assistant.channels.common import bad_request, forbidden, json_object
 from dit_assistant.channels.guard import guarded
+from dit_assistant.settings import Settings, get_settings
 from dit_assistant.store.tracker_store import conversation_store
 
 logger = logging.getLogger(__name__)
 
-MAX_SENDER_CHARS = 255
+MAX_SENDER_CHARS = 200
+
+
+def is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def caller_admitted(settings: Settings, authorization: str | None, address: str) -> int | None:
+    """None when the caller may use the REST channel, else the HTTP status to refuse it with."""
+    if settings.rest_token:
+        scheme, _, token = (authorization or "").partition(" ")
+        given = token.strip().encode()
+        if scheme.lower() == "bearer" and hmac.compare_digest(given, settings.rest_token.encode()):
+            return None
+        return 401
+    return None if is_loopback(address) else 403
 
 
 def readiness(agent: Any) -> tuple[dict[str, Any], int]:
@@ -79,6 +105,10 @@ class RestChannel(RestInput):
         return cls()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        settings = get_settings()
+        if settings.production and not settings.rest_token:
+            logger.info("REST channel is off: REST_TOKEN not set (DIT_ENV=production)")
+            return Blueprint("rest_webhook_off")
         webhook = Blueprint("rest_webhook", __name__)
         gate = guarded(on_new_message, webhook)
 
@@ -93,6 +123,16 @@ class RestChannel(RestInput):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            # The socket's peer, never a forwarded header a caller could write.
+            refused = caller_admitted(settings, request.headers.get("authorization"), request.ip)
+            if refused == 401:
+                return response.text(
+                    "a valid bearer token is needed",
+                    status=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+            if refused is not None:
+                return forbidden()
             read = read_message(request.body)
             if isinstance(read, str):
                 return bad_request(read)

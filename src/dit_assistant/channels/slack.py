@@ -31,7 +31,7 @@ from dit_assistant.channels.common import (
     json_object,
     split_message,
 )
-from dit_assistant.channels.guard import guarded
+from dit_assistant.channels.guard import DELIVERY_ID, guarded
 from dit_assistant.settings import SlackSettings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -48,11 +48,14 @@ def _event_metadata(body: dict[str, Any], event: dict[str, Any]) -> dict[str, An
         authorizations = body.get("authorizations")
         first = authorizations[0] if isinstance(authorizations, list) and authorizations else {}
         users = [first.get("user_id")] if isinstance(first, dict) and first.get("user_id") else []
-    return {
+    metadata = {
         "out_channel": event.get("channel"),
         "thread_id": event.get("thread_ts", event.get("ts")),
         "users": [str(user) for user in users],
     }
+    if isinstance(body.get("event_id"), str) and body["event_id"]:
+        metadata[DELIVERY_ID] = body["event_id"]  # what Slack's retries repeat
+    return metadata
 
 
 class SlackOutputChannel(SlackBot):

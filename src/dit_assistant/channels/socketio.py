@@ -4,11 +4,19 @@ In Rasa 3.6.21 the ``session_request`` handler calls ``sio.enter_room(...)`` wit
 it; with python-socketio 5 that is a coroutine, so the browser never joins its session room and
 never receives a bot reply (RasaHQ/rasa#13027). This subclass registers handlers that await it.
 
-It also accepts only session ids of the form the server itself hands out (32 hex digits), so a
-browser cannot choose a session id that names another channel's conversation (for example a
-phone number from SMS) and write into it. Every message passes the
-:class:`~dit_assistant.channels.guard.MessageGate`, and socket.io refuses packets larger than
-``MAX_REQUEST_BYTES`` (python-engineio's ``max_http_buffer_size``, 1 MB by default).
+It also:
+
+- refuses a connection whose ``Origin`` is not one of the widget's pages
+  (``Settings.allowed_widget_origins``): browsers do not apply CORS to WebSockets, so without
+  this any web site could open a conversation in a visitor's browser. Clients that send no
+  Origin (not browsers) are let in, as python-engineio does;
+- accepts only session ids of the form the server itself hands out (32 hex digits), and a
+  message only for the session its own socket confirmed: one socket cannot write into another
+  socket's conversation even if it learns its id (the gate also names every conversation by its
+  channel, so no session id can name an SMS conversation);
+- passes every message through the :class:`~dit_assistant.channels.guard.MessageGate`, and
+  refuses packets larger than ``MAX_REQUEST_BYTES`` (python-engineio's
+  ``max_http_buffer_size``, 1 MB by default).
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import UserMessage, decode_bearer_token
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
@@ -64,14 +72,33 @@ class SocketIOChannel(SocketIOInput):
         webhook = super().blueprint(on_new_message)
         sio = self.sio
         assert sio is not None  # set by the parent's blueprint()
-        sio.eio.max_http_buffer_size = get_settings().max_request_bytes
+        settings = get_settings()
+        sio.eio.max_http_buffer_size = settings.max_request_bytes
+        allowed_origins = frozenset(settings.allowed_widget_origins)
         gate = guarded(on_new_message, webhook)
+        confirmed: dict[str, str] = {}  # socket id -> the session it was confirmed
 
         # Registering a handler again for the same event replaces the parent's one.
+        @sio.on("connect", namespace=self.namespace)
+        async def connect(sid: str, environ: dict, auth: dict | None = None) -> bool:
+            origin = environ.get("HTTP_ORIGIN")
+            if origin and origin.rstrip("/") not in allowed_origins:
+                logger.info("refused a socket.io connection from a page that is not the widget's")
+                return False
+            if self.jwt_key:
+                token = auth.get("token") if isinstance(auth, dict) else None
+                return bool(token and decode_bearer_token(token, self.jwt_key, self.jwt_algorithm))
+            return True
+
+        @sio.on("disconnect", namespace=self.namespace)
+        async def disconnect(sid: str) -> None:
+            confirmed.pop(sid, None)
+
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: str, data: dict | None) -> None:
             requested = (data or {}).get("session_id") if isinstance(data, dict) else None
-            session_id = requested if valid_session_id(requested) else uuid.uuid4().hex
+            session_id = str(requested) if valid_session_id(requested) else uuid.uuid4().hex
+            confirmed[sid] = session_id
             if self.session_persistence:
                 await sio.enter_room(sid, session_id, namespace=self.namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
@@ -82,8 +109,8 @@ class SocketIOChannel(SocketIOInput):
                 logger.debug("ignoring a malformed socket.io message")
                 return
             if self.session_persistence:
-                if not valid_session_id(data.get("session_id")):
-                    logger.debug("ignoring a socket.io message without a valid session id")
+                if data.get("session_id") != confirmed.get(sid):
+                    logger.debug("ignoring a socket.io message for a session not confirmed to it")
                     return
                 sender_id = data["session_id"]
             else:

@@ -33,7 +33,7 @@ from dit_assistant.channels.common import (
     json_object,
     split_message,
 )
-from dit_assistant.channels.guard import guarded
+from dit_assistant.channels.guard import DELIVERY_ID, guarded
 from dit_assistant.settings import TelegramSettings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -89,6 +89,13 @@ def _incoming(update: dict[str, Any]) -> tuple[str, str, str | None] | None:
     if text.split("@")[0].strip() == "/start":
         text = "/greet"  # Telegram's first message when someone opens the bot
     return _chat_id(message), text, None
+
+
+def _delivery(update: dict[str, Any]) -> dict[str, Any]:
+    """Telegram sends an update again, with the same ``update_id``, until we answer 200."""
+    update_id = update.get("update_id")
+    valid = isinstance(update_id, int) and not isinstance(update_id, bool)
+    return {DELIVERY_ID: str(update_id)} if valid else {}
 
 
 def _chat_id(message: Any) -> str:
@@ -191,7 +198,7 @@ class TelegramChannel(TelegramInput):
                         output,
                         chat_id,
                         input_channel=self.name(),
-                        metadata=self.get_metadata(request),
+                        metadata=_delivery(update),
                     )
                 )
             except Exception:  # logged; Telegram would otherwise redeliver the same update

@@ -35,7 +35,7 @@ from dit_assistant.channels.common import (
     resolve_numbered_reply,
     split_message,
 )
-from dit_assistant.channels.guard import guarded
+from dit_assistant.channels.guard import DELIVERY_ID, conversation_id, guarded
 from dit_assistant.settings import TwilioSettings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -147,7 +147,7 @@ class TwilioChannel(TwilioInput):
                 return bad_request("expected From, To and Body")
             text = text.replace("¡", "@")  # some carriers turn @ into ¡
             agent = getattr(request.app.ctx, "agent", None)
-            text = await resolve_numbered_reply(agent, sender, text)
+            text = await resolve_numbered_reply(agent, conversation_id(self.name(), sender), text)
             try:
                 await on_new_message(
                     UserMessage(
@@ -155,7 +155,9 @@ class TwilioChannel(TwilioInput):
                         self.output_for(sender, receiver),
                         sender,
                         input_channel=self.name(),
-                        metadata=self.get_metadata(request),
+                        metadata={DELIVERY_ID: params["MessageSid"]}
+                        if params.get("MessageSid")
+                        else {},
                     )
                 )
             except Exception:  # logged; Twilio would otherwise retry the same message

@@ -127,22 +127,27 @@ class RiskDetector:
                 continue
             optional = slot.endswith("?")
             slot = slot.rstrip("?")
+            # "$" may also be one of the alternatives ("anymore|$": that word or the end).
+            options = slot.split("|")
+            ends = [_END] if "$" in options else []
+            slot = "|".join(option for option in options if option != "$")
             number_range = re.fullmatch(r"(\d+)-(\d+)", slot)
-            if slot == "$":
+            if not slot and ends:
                 token: dict[str, Any] = {"LOWER": _END}
             elif number_range:
                 low, high = int(number_range[1]), int(number_range[2])
-                token = {"LOWER": {"IN": [str(n) for n in range(low, high + 1)]}}
+                token = {"LOWER": {"IN": [str(n) for n in range(low, high + 1)] + ends}}
             elif slot.startswith("="):
                 alternatives = [w for a in slot.split("|") for w in _words(a.lstrip("="))]
                 words.extend(alternatives)
-                token = {"LOWER": {"IN": alternatives}}
+                token = {"LOWER": {"IN": alternatives + ends}}
             else:
                 alternatives = [w for a in slot.split("|") for w in _words(a)]
                 if not alternatives:
                     raise ValueError(f"empty word in safety phrase {phrase!r}")
                 words.extend(alternatives)
-                token = {"LEMMA": {"IN": sorted({self._lemma(w) for w in alternatives})}}
+                lemmas = sorted({self._lemma(w) for w in alternatives})
+                token = {"LEMMA": {"IN": lemmas + ends}}
             if optional:
                 token["OP"] = "?"
             pattern.append(token)

@@ -24,6 +24,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from dit_assistant.log_privacy import install as redact_logs
+from dit_assistant.notify import delivery
 from dit_assistant.settings import ConfigurationError, Settings, get_settings
 from dit_assistant.store import (
     accounts,
@@ -36,7 +37,7 @@ from dit_assistant.store import (
 )
 from dit_assistant.store.database import Database, open_database
 from dit_assistant.store.enquiries import normalise_reference, replay_spool
-from dit_assistant.store.models import STATUSES
+from dit_assistant.store.models import NOTIFICATION_STATES, STATUSES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -402,9 +403,13 @@ def create_user(ctx: Context, name: str, password_stdin: bool) -> None:
 @pass_context
 @_friendly_errors
 def set_password(ctx: Context, name: str, password_stdin: bool) -> None:
-    """Set a new password for an account (and enable it again)."""
-    accounts.set_password(ctx.database, name, _read_password(password_stdin), ctx.staff_user)
-    click.echo(f"Password of {name} changed.")
+    """Set a new password for an account (and enable it again); this logs the account out of
+    every dashboard session."""
+    ended = accounts.set_password(
+        ctx.database, name, _read_password(password_stdin), ctx.staff_user
+    )
+    sessions = "session" if ended == 1 else "sessions"
+    click.echo(f"Password of {name} changed; {ended} dashboard {sessions} logged out.")
 
 
 @cli.command("disable-user")
@@ -412,7 +417,7 @@ def set_password(ctx: Context, name: str, password_stdin: bool) -> None:
 @pass_context
 @_friendly_errors
 def disable_user(ctx: Context, name: str) -> None:
-    """Stop an account from logging in; open sessions end at their next request."""
+    """Stop an account from logging in; its dashboard sessions end at once."""
     accounts.set_active(ctx.database, name, False, ctx.staff_user)
     click.echo(f"Account {name} disabled.")
 
@@ -447,8 +452,11 @@ def rotate_keys(ctx: Context) -> None:
     rows = management.rotate_keys(ctx.database, cipher, ctx.staff_user)
     files = spool.Spool(ctx.settings.spool_dir, cipher).rotate()
     click.echo(f"Re-encrypted {rows} database rows and {files} spooled files with the newest key.")
-    if cipher.key_count > 1:
+    if cipher.key_count > 1 and ctx.settings.enquiry_keys:
         click.echo("The older keys in ENQUIRY_KEYS are no longer needed and can be removed.")
+    elif cipher.key_count > 1:
+        legacy = ctx.settings.var_dir / crypto.LEGACY_DEV_KEY_FILE
+        click.echo(f"The older development key {legacy} is no longer needed and can be deleted.")
 
 
 @cli.command("replay-spool")
@@ -459,8 +467,58 @@ def replay_spool_command(ctx: Context) -> None:
     moved = replay_spool(ctx.database)
     left = len(spool.Spool(ctx.settings.spool_dir, crypto.load_cipher(ctx.settings)).pending())
     click.echo(f"Moved {moved} enquiries from the spool into the database; {left} left.")
+    if moved and ctx.settings.notifications.enabled:
+        result = delivery.deliver_due(ctx.database, ctx.settings)
+        click.echo(f"Staff notices: {result.sent} sent, {result.failed} failed (retried later).")
     if left:
         raise click.ClickException("some spooled files could not be replayed: see the log")
+
+
+# --------------------------------------------------------------------------- notifications
+@cli.command()
+@click.option("--retry", is_flag=True, help="send every unsent notice now, due or not")
+@pass_context
+@_friendly_errors
+def notify(ctx: Context, retry: bool) -> None:
+    """Staff notices of new enquiries: what was sent, what failed (references only).
+
+    The action server sends them and retries failures by itself; --retry sends every notice not
+    yet sent at once (e.g. after fixing SMTP_* settings), and can also run from cron when the
+    action server does not.
+    """
+    config = ctx.settings.notifications
+    if not config.enabled:
+        click.echo("Notifications are off: set SMTP_* and NOTIFY_EMAIL_* or NOTIFY_WEBHOOK_URL.")
+    elif retry:
+        result = delivery.deliver_due(ctx.database, ctx.settings, force=True)
+        click.echo(f"Sent {result.sent} notices; {result.failed} failed.")
+    status = delivery.notification_status(ctx.database)
+    counts = ", ".join(f"{state} {status.counts.get(state, 0)}" for state in NOTIFICATION_STATES)
+    click.echo(f"Notices: {counts}.")
+    for reference, target, attempts, error in status.not_notified:
+        click.echo(f"  not notified: {reference} by {target}, {attempts} tries, last {error}")
+    if retry and status.not_notified:
+        raise click.ClickException("some notices could not be sent: see above")
+
+
+@cli.command()
+@click.option("--if-due", is_flag=True, help="only if NOTIFY_DIGEST is on and none went today")
+@pass_context
+@_friendly_errors
+def digest(ctx: Context, if_due: bool) -> None:
+    """Send the digest (counts by status, oldest enquiry not yet contacted; no personal data)."""
+    if not ctx.settings.notifications.enabled:
+        raise click.ClickException("notifications are off: nowhere to send the digest")
+    if if_due and not delivery.digest_due(ctx.database, ctx.settings):
+        click.echo("No digest due.")
+        return
+    try:
+        sent = delivery.send_digest(ctx.database, ctx.settings, staff_user=ctx.staff_user)
+    except Exception as error:  # noqa: BLE001 - the type only: messages may name servers
+        raise click.ClickException(
+            f"the digest could not be sent ({type(error).__name__})"
+        ) from None
+    click.echo(f"Digest sent by {', '.join(sent)}.")
 
 
 # -------------------------------------------------------------------------------- dashboard

@@ -41,6 +41,8 @@ REFERENCE = re.compile(rf"^{REFERENCE_PREFIX}[{REFERENCE_ALPHABET}]{{5}}$")
 LIST_LIMIT = 500
 WRONG_LOGIN = "Wrong username or password."
 TOO_MANY = "Too many failed attempts for this account. Wait 15 minutes and try again."
+SESSION_ENDED = "Your session has ended. Please log in again."
+WRONG_CURRENT = "The current password is not right."
 
 
 def dashboard() -> Dashboard:
@@ -59,14 +61,22 @@ def _template_globals() -> dict[str, Any]:
 
 @blueprint.before_app_request
 def _load_staff() -> None:
+    """The account of this request's session, checked on the server every time: a cookie of a
+    session that was logged out, expired, idled out or ended by a new password is refused."""
     g.staff = None
-    user_id = session.get("uid")
-    if isinstance(user_id, int):
-        g.staff = accounts.active_account(dashboard().database, user_id)
-        if g.staff is None:
-            session.clear()
-        else:
-            dashboard().purge_if_due(utcnow())
+    if not session:
+        return
+    state = dashboard()
+    token = session.get("sid")
+    if token is not None:
+        now = state.clock()
+        g.staff = accounts.session_account(state.database, token, state.policy, now)
+        if g.staff is not None:
+            state.purge_if_due(now)
+            return
+    if token is not None or "uid" in session:  # "uid": a cookie from before server sessions
+        session.clear()
+        flash(SESSION_ENDED, "info")
 
 
 def login_required(view: F) -> F:
@@ -130,17 +140,66 @@ def login() -> Any:
         state.throttle.failed(username)
         return render_template("login.html", error=WRONG_LOGIN, next=target, username=username), 401
     state.throttle.succeeded(username)
+    accounts.end_session(state.database, session.get("sid"))  # a session it replaces, if any
+    _begin_session(accounts.start_session(state.database, account.id, state.clock()))
+    return redirect(_safe_next(target))
+
+
+def _begin_session(token: str) -> None:
+    """A fresh cookie holding only the new session's token (and, soon, a new CSRF secret)."""
     session.clear()
     session.permanent = True
-    session["uid"] = account.id
-    return redirect(_safe_next(target))
+    session["sid"] = token
 
 
 @blueprint.post("/logout")
 def logout() -> Any:
+    """Ends the session on the server: this cookie, and any copy of it, no longer works."""
+    accounts.end_session(
+        dashboard().database, session.get("sid"), g.staff.username if g.staff else None
+    )
     session.clear()
     flash("You are logged out.", "info")
     return redirect(url_for("dashboard.login"))
+
+
+def _password_page(error: str | None = None) -> str:
+    return render_template(
+        "password.html",
+        active="password",
+        error=error,
+        min_length=accounts.MIN_PASSWORD_LENGTH,
+    )
+
+
+@blueprint.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> Any:
+    """A staff member's own new password; every other session of the account is logged out."""
+    if request.method == "GET":
+        return _password_page()
+    state = dashboard()
+    username = g.staff.username
+    current = request.form.get("current_password", "")
+    new = request.form.get("new_password", "")
+
+    def refused(error: str, status: int) -> tuple[str, int]:
+        return _password_page(error), status
+
+    if state.throttle.blocked(username):
+        return refused(TOO_MANY, 429)
+    if new != request.form.get("repeat_password", ""):
+        return refused("The two new passwords are not the same.", 400)
+    try:
+        token = accounts.change_password(state.database, g.staff.id, current, new, state.clock())
+    except accounts.WrongPassword:
+        state.throttle.failed(username)
+        return refused(WRONG_CURRENT, 400)
+    except accounts.AccountError as error:
+        return refused(f"The new password cannot be used: {error}.", 400)
+    _begin_session(token)
+    flash("Password changed. Every other session of this account is logged out.", "info")
+    return redirect(url_for("dashboard.enquiries"))
 
 
 # -------------------------------------------------------------------------------- enquiries

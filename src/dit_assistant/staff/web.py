@@ -1,7 +1,13 @@
 """The staff dashboard: a small Flask app on 127.0.0.1, served by Waitress.
 
 Security choices, each for a reason:
-- sessions are signed cookies, HttpOnly, SameSite=Strict and Secure (Chromium-based browsers
+- sessions live on the server (``staff_sessions``, see ``store/accounts.py``): the cookie,
+  Flask's own signed cookie (itsdangerous), carries only a random token that is looked up on
+  every request, so logging out, a new password or a disabled account end a session at once, and
+  a session ends ``DASHBOARD_SESSION_HOURS`` after logging in or ``DASHBOARD_IDLE_MINUTES``
+  after its last request, whichever comes first; the cookie is not re-issued on every request,
+  so it does not slide either;
+- the cookie is HttpOnly, SameSite=Strict and Secure (Chromium-based browsers
   accept Secure cookies from http://127.0.0.1, as the browser tests check;
   ``DASHBOARD_SECURE_COOKIES=false`` exists for a browser that does not, refused in production);
 - every POST carries a CSRF token (Flask-WTF), and SameSite=Strict is a second line;
@@ -17,6 +23,7 @@ import logging
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -24,16 +31,17 @@ from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from dit_assistant.settings import Settings, get_settings
+from dit_assistant.store.accounts import SessionPolicy, purge_sessions
 from dit_assistant.store.conversations import purge_conversations
 from dit_assistant.store.crypto import EnquiryCipher, dashboard_secret, load_cipher
 from dit_assistant.store.database import Database, open_database
 from dit_assistant.store.management import purge_expired
+from dit_assistant.store.models import utcnow
 from dit_assistant.store.unanswered import purge_unanswered
 
 logger = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
-SESSION_HOURS = 8
 PURGE_EVERY = timedelta(hours=24)
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -96,7 +104,10 @@ class Dashboard:
     settings: Settings
     database: Database
     cipher: EnquiryCipher
+    policy: SessionPolicy
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    clock: Callable[[], datetime] = utcnow
+    """The time sessions are checked against (tests move it on)."""
     last_purge: datetime | None = None
     _purge_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -114,6 +125,7 @@ class Dashboard:
             chats = purge_conversations(
                 self.database, self.settings.conversation_retention_days, "retention"
             )
+            purge_sessions(self.database, self.policy, now)
         except Exception as error:  # noqa: BLE001 - retention must not take the dashboard down
             logger.error("retention purge failed (%s)", type(error).__name__)
             return
@@ -138,6 +150,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from dit_assistant.staff import views
 
     settings = settings or get_settings()
+    policy = SessionPolicy.from_settings(settings)
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=dashboard_secret(settings),
@@ -145,8 +158,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_SECURE=settings.dashboard_secure_cookies,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
-        WTF_CSRF_TIME_LIMIT=SESSION_HOURS * 3600,
+        # The browser drops the cookie when the session's lifetime is over; the server refuses it
+        # then anyway, and earlier when the session was ended or left idle.
+        PERMANENT_SESSION_LIFETIME=policy.lifetime,
+        SESSION_REFRESH_EACH_REQUEST=False,
+        WTF_CSRF_TIME_LIMIT=int(policy.lifetime.total_seconds()),
         MAX_CONTENT_LENGTH=64 * 1024,
         TEMPLATES_AUTO_RELOAD=False,
     )
@@ -156,6 +172,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         settings=settings,
         database=database or open_database(settings.database_url),
         cipher=load_cipher(settings),
+        policy=policy,
     )
     app.register_blueprint(views.blueprint)
     app.after_request(_security_headers)

@@ -6,8 +6,12 @@ them decrypt, which is what lets keys be rotated without downtime (``dit-staff r
 re-encrypts everything with the newest key; the old key can then be removed).
 
 In development, where nobody should have to invent a key to try the assistant, a key is
-generated once into ``var/`` and a warning says so; production refuses to start without keys
-(``settings.load_settings`` raises ``ConfigurationError``).
+generated once into ``DEV_ENQUIRY_KEY_FILE`` (by default ``~/.config/dit-assistant/``, never
+beside the database in ``var/``: a copy of ``var/`` alone must not be readable) and a warning
+says so; production refuses to start without keys (``settings.load_settings`` raises
+``ConfigurationError``). A development key left in ``var/enquiry.key`` by an older version still
+decrypts what it encrypted, after the new key, until ``dit-staff rotate-keys`` has moved
+everything to the new key and the old file is deleted.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -25,7 +30,8 @@ from dit_assistant.settings import ConfigurationError, Settings, get_settings, p
 
 logger = logging.getLogger(__name__)
 
-DEV_KEY_FILE = "enquiry.key"
+LEGACY_DEV_KEY_FILE = "enquiry.key"
+"""The development key's old place, in ``var/`` beside the database: read, never created."""
 DEV_SECRET_FILE = "dashboard-secret"
 
 __all__ = ["EnquiryCipher", "InvalidToken", "generate_key", "load_cipher", "secret_from_file"]
@@ -76,7 +82,8 @@ def secret_from_file(path: Path, make: Callable[[], str], what: str) -> str:
     """Read a development secret from ``path``, creating it (mode 0600) on first use.
 
     Creation is exclusive, so processes starting together (action server, dashboard, CLI)
-    agree on one secret instead of overwriting each other's.
+    agree on one secret instead of overwriting each other's. A directory it has to create is
+    readable by this user only.
     """
     try:
         existing = path.read_text("ascii").strip()
@@ -84,11 +91,11 @@ def secret_from_file(path: Path, make: Callable[[], str], what: str) -> str:
         existing = ""
     if existing:
         return existing
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return path.read_text("ascii").strip()
+        return _written_by_another(path)
     with os.fdopen(descriptor, "w", encoding="ascii") as handle:
         handle.write(make() + "\n")
         handle.flush()
@@ -99,28 +106,64 @@ def secret_from_file(path: Path, make: Callable[[], str], what: str) -> str:
     return path.read_text("ascii").strip()
 
 
+def _written_by_another(path: Path, wait_s: float = 2.0) -> str:
+    """The secret another process has just created, once it has finished writing it."""
+    deadline = time.monotonic() + wait_s
+    while not (text := path.read_text("ascii").strip()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return text
+
+
 @lru_cache(maxsize=8)
 def _cipher(keys: tuple[str, ...]) -> EnquiryCipher:
     return EnquiryCipher(keys)
 
 
+def development_keys(settings: Settings) -> tuple[tuple[str, ...], Path | None]:
+    """The development keys, newest first, and the legacy ``var/`` key file if one was found.
+
+    The key in ``settings.dev_key_file`` is created (mode 0600) on first use and encrypts; a key
+    an older version generated into ``var/`` is kept after it, so what it encrypted stays
+    readable until ``dit-staff rotate-keys`` re-encrypts it with the new key.
+    """
+    keys = parse_fernet_keys(
+        secret_from_file(settings.dev_key_file, generate_key, "enquiry encryption key")
+    )
+    legacy = settings.var_dir / LEGACY_DEV_KEY_FILE
+    try:
+        legacy_text = legacy.read_text("ascii").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return keys, None
+    legacy_keys = tuple(key for key in parse_fernet_keys(legacy_text) if key not in keys)
+    return (*keys, *legacy_keys), legacy if legacy_keys else None
+
+
 def load_cipher(settings: Settings | None = None) -> EnquiryCipher:
-    """The cipher for the configured keys, or the development key in ``var/``."""
+    """The cipher for the configured keys, or the development key (with a warning)."""
     settings = settings or get_settings()
     keys = settings.enquiry_keys
     if not keys:
         if settings.production:
             raise ConfigurationError("DIT_ENV=production needs ENQUIRY_KEYS")
-        path = settings.var_dir / DEV_KEY_FILE
-        keys = parse_fernet_keys(secret_from_file(path, generate_key, "enquiry encryption key"))
-        _warn_development_key_once(str(path))
+        keys, legacy = development_keys(settings)
+        _warn_development_key_once(str(settings.dev_key_file), str(legacy) if legacy else "")
     return _cipher(keys)
 
 
 @lru_cache(maxsize=4)
-def _warn_development_key_once(path: str) -> None:
+def _warn_development_key_once(path: str, legacy: str) -> None:
+    """One line per process and key file: loud, and without any key material."""
+    also = (
+        f"; the older development key in {legacy} (beside the database) still decrypts what it "
+        "encrypted: run `dit-staff rotate-keys`, then delete that file"
+        if legacy
+        else ""
+    )
     logger.warning(
-        "ENQUIRY_KEYS is not set: enquiries are encrypted with the development key in %s", path
+        "DEVELOPMENT KEY: ENQUIRY_KEYS is not set, so personal data is encrypted with the "
+        "development key in %s%s. Never use it for real enquiries: production needs ENQUIRY_KEYS.",
+        path,
+        also,
     )
 
 

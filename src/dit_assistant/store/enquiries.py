@@ -5,6 +5,7 @@ or, during an outage, in the local spool, the person is told one reference that 
 ``stored=True`` means committed; ``stored=False`` means kept safely in the spool, to be moved into
 the database by ``replay_spool`` (tried again on every later successful submission, and by
 ``dit-staff replay-spool``). Logs carry references and error types only, never personal data.
+Staff are notified of each stored or replayed enquiry after its commit (``dit_assistant.notify``).
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from dit_assistant.notify.wakeup import notify_soon
+from dit_assistant.settings import get_settings
 from dit_assistant.store.audit import audit
 from dit_assistant.store.crypto import EnquiryCipher, InvalidToken
 from dit_assistant.store.database import Database, open_database
-from dit_assistant.store.models import CONTACT_METHODS, Enquiry, utcnow
+from dit_assistant.store.models import CONTACT_METHODS, Enquiry, EnquiryNotification, utcnow
 from dit_assistant.store.spool import Spool, default_spool
 
 logger = logging.getLogger(__name__)
@@ -128,7 +131,9 @@ def _optional(text: str | None) -> str | None:
 
 
 def _add(session: Session, cipher: EnquiryCipher, record: dict[str, Any], how: str) -> None:
+    """Add the enquiry, and its pending staff notifications, to ``session``'s transaction."""
     created_at = datetime.fromisoformat(record["created_at"])
+    targets, now = get_settings().notifications.targets, utcnow()  # staff told of it when due
     session.add(
         Enquiry(
             reference=record["reference"],
@@ -146,6 +151,10 @@ def _add(session: Session, cipher: EnquiryCipher, record: dict[str, Any], how: s
             created_at=created_at,
             updated_at=created_at,
             status_changed_at=created_at,
+            notifications=[
+                EnquiryNotification(target=t, state="pending", attempts=0, next_attempt_at=now)
+                for t in targets
+            ],
         )
     )
     audit(session, "received", record["reference"], detail=f"{how}; channel {record['channel']}")
@@ -207,6 +216,7 @@ def submit_enquiry(draft: EnquiryDraft, database: Database | None = None) -> Sub
         record["channel"],
         "yes" if record["priority"] else "no",
     )
+    notify_soon()  # after the commit, in the background: the person never waits on SMTP
     _replay_opportunistically(database, spool)
     return SubmitResult(reference=reference, stored=True)
 
@@ -270,6 +280,8 @@ def _replay(database: Database, spool: Spool) -> int:
             moved += 1
             logger.info("enquiry %s moved from the spool to the database", record["reference"])
     spool.remove_stale_temporaries()
+    if moved:
+        notify_soon()
     return moved
 
 

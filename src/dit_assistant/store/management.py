@@ -23,6 +23,7 @@ from dit_assistant.store.models import (
     ConversationEvent,
     Enquiry,
     EnquiryNote,
+    EnquiryNotification,
     UnansweredQuestion,
     utcnow,
 )
@@ -63,6 +64,8 @@ class EnquiryRecord:
     updated_at: datetime
     status_changed_at: datetime
     notes: tuple[Note, ...] = field(default=())
+    not_notified: bool = False
+    """A notice to staff about it failed (and is being retried, or gave up)."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,7 @@ def _record(row: Enquiry, cipher: EnquiryCipher, with_notes: bool) -> EnquiryRec
         updated_at=row.updated_at,
         status_changed_at=row.status_changed_at,
         notes=notes,
+        not_notified=any(n.state == "failed" for n in row.notifications),
     )
 
 
@@ -274,6 +278,7 @@ def delete_enquiry(
     with database.session() as session:
         row = _find(session, reference)
         session.execute(delete(EnquiryNote).where(EnquiryNote.enquiry_id == row.id))
+        session.execute(delete(EnquiryNotification).where(EnquiryNotification.enquiry_id == row.id))
         session.execute(delete(Enquiry).where(Enquiry.id == row.id))
         audit(session, "deleted", reference, staff_user, reason)
 

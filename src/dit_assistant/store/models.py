@@ -37,6 +37,8 @@ UNANSWERED_REPLIES = ("default", "out_of_scope")
 """Which "I don't have an answer" a question got: not understood (``utter_default``), or
 understood as outside what the assistant covers (``utter_out_of_scope``)."""
 CONTACT_METHODS = ("phone", "email", "text")
+NOTIFICATION_TARGETS = ("email", "webhook")
+NOTIFICATION_STATES = ("pending", "sent", "failed")
 
 
 def utcnow() -> datetime:
@@ -126,6 +128,48 @@ class Enquiry(Base):
         passive_deletes=True,
         order_by="EnquiryNote.id",
     )
+    notifications: Mapped[list[EnquiryNotification]] = relationship(
+        "EnquiryNotification",
+        back_populates="enquiry",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="EnquiryNotification.id",
+        lazy="selectin",
+    )
+
+
+class EnquiryNotification(Base):
+    """Whether staff have been told of an enquiry, by one way (email or webhook).
+
+    Written in the enquiry's own transaction as ``pending``, so a notice can never be lost even
+    if the process stops right after the commit; sent afterwards (``dit_assistant.notify``).
+    ``next_attempt_at`` is when it is next due: NULL once sent, or once a failed notice has used
+    up its retries (``dit-staff notify --retry`` then tries it again). Holds no personal data.
+    """
+
+    __tablename__ = "enquiry_notifications"
+    __table_args__ = (
+        CheckConstraint("target IN ('email', 'webhook')", name="ck_enquiry_notifications_target"),
+        CheckConstraint(
+            "state IN ('pending', 'sent', 'failed')", name="ck_enquiry_notifications_state"
+        ),
+        UniqueConstraint("enquiry_id", "target", name="uq_enquiry_notifications_target"),
+    )
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    enquiry_id: Mapped[int] = Column(
+        Integer, ForeignKey("enquiries.id", ondelete="CASCADE"), nullable=False
+    )
+    target: Mapped[str] = Column(String(16), nullable=False)
+    state: Mapped[str] = Column(String(16), nullable=False, default="pending", index=True)
+    attempts: Mapped[int] = Column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True, index=True)
+    last_error: Mapped[str | None] = Column(String(80), nullable=True)
+    """The error's type only (e.g. ``ConnectionRefusedError``), never a message or a secret."""
+    created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    sent_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
+
+    enquiry: Mapped[Enquiry] = relationship("Enquiry", back_populates="notifications")
 
 
 class EnquiryNote(Base):
@@ -156,6 +200,30 @@ class StaffUser(Base):
     active: Mapped[bool] = Column(Boolean, nullable=False, default=True)
     created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
     last_login_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
+
+
+class StaffSession(Base):
+    """One signed-in dashboard session, so the server can end it (see ``store/staff_sessions.py``).
+
+    The browser's signed cookie holds a random token; only its SHA-256 is stored, so a copy of
+    the database lets nobody sign in. Logging out deletes the row, a new password deletes all of
+    the account's rows, and a row older than the session lifetime or unused for longer than the
+    idle timeout is refused and deleted.
+    """
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_staff_sessions_token_hash"),)
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    token_hash: Mapped[str] = Column(String(64), nullable=False)
+    user_id: Mapped[int] = Column(
+        Integer,
+        ForeignKey("staff_users.id", ondelete="CASCADE", name="fk_staff_sessions_user"),
+        nullable=False,
+        index=True,
+    )
+    created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    last_seen_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
 
 
 class AuditEvent(Base):
