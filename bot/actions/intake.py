@@ -29,6 +29,7 @@ from dit_assistant.contact_details import (
     normalise_phone,
     parse_contact_method,
 )
+from dit_assistant.enquiry_form import FORM_SLOTS
 from dit_assistant.settings import get_settings
 
 from .contained import contained
@@ -36,16 +37,6 @@ from .safety import record_route
 
 logger = logging.getLogger(__name__)
 
-FORM_SLOTS = (
-    "intake_adult",
-    "intake_name",
-    "intake_contact_method",
-    "intake_contact_detail",
-    "intake_best_times",
-    "intake_help_with",
-    "intake_consent",
-    "intake_confirmed",
-)
 # Fields a person can correct at the summary, in the order they are shown.
 EDITABLE_FIELDS = {
     "intake_name": "Name",

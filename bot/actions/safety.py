@@ -14,24 +14,13 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from dit_assistant.safety import SAFETY_ROUTES
 from dit_assistant.settings import get_settings
 from dit_assistant.store import Database, open_database
 
 from .contained import contained
 
 logger = logging.getLogger(__name__)
-
-SAFETY_ROUTES = frozenset(
-    {
-        "risk_suicide",
-        "risk_self_harm",
-        "risk_overdose",
-        "risk_abuse",
-        "risk_other_person",
-        "under_18",
-        "risk_check",
-    }
-)
 
 
 @lru_cache(maxsize=1)

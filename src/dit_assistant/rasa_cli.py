@@ -5,17 +5,70 @@
 ``make run`` starts the Rasa server and the action server through this module, so that no log
 record either process creates, from the first one on, carries conversation content
 (:mod:`dit_assistant.log_privacy`).
+
+Before the Rasa server starts, the tracker store named in its endpoints file is checked: Rasa
+itself replaces a ``tracker_store`` type it cannot import with an in-memory store and only
+warns, so a typo would silently lose every conversation at the next restart. Here the server
+refuses to start instead.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 
 from dit_assistant.log_privacy import install
+
+# Rasa's own names for its tracker stores (rasa.core.tracker_store._create_from_endpoint_config).
+RASA_STORE_TYPES = frozenset({"redis", "mongod", "sql", "dynamo"})
+DEFAULT_ENDPOINTS = "endpoints.yml"
+
+
+def _option(argv: Sequence[str], name: str) -> str | None:
+    for index, arg in enumerate(argv):
+        if arg == name and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith(f"{name}="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def tracker_store_problem(argv: Sequence[str]) -> str | None:
+    """Why ``rasa run`` with these arguments must not start, or None when its store is usable.
+
+    Only the Rasa server (``run``, not ``run actions``) has a tracker store. No ``tracker_store``
+    section is Rasa's in-memory store, deliberately chosen; a type that cannot be imported, or
+    that is not a tracker store, is a mistake.
+    """
+    if not argv or argv[0] != "run" or (len(argv) > 1 and argv[1] == "actions"):
+        return None
+    path = Path(_option(argv, "--endpoints") or DEFAULT_ENDPOINTS)
+    if not path.is_file():
+        return None
+    from rasa.core.tracker_store import TrackerStore
+    from rasa.shared.utils.common import class_from_module_path
+    from rasa.utils.endpoints import read_endpoint_config
+
+    config = read_endpoint_config(str(path), "tracker_store")
+    store_type = getattr(config, "type", None)
+    if config is None or store_type is None or store_type.lower() in RASA_STORE_TYPES:
+        return None
+    try:
+        store_class = class_from_module_path(store_type)
+    except (ImportError, AttributeError) as error:
+        return f"tracker_store type {store_type!r} in {path} cannot be imported ({error})"
+    if not (isinstance(store_class, type) and issubclass(store_class, TrackerStore)):
+        return f"tracker_store type {store_type!r} in {path} is not a Rasa tracker store"
+    return None
 
 
 def main() -> None:
     install()
+    problem = tracker_store_problem(sys.argv[1:])
+    if problem:
+        print(f"The Rasa server will not start: {problem}.", file=sys.stderr)
+        raise SystemExit(1)
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", *sys.argv[1:]]

@@ -34,6 +34,7 @@ DEV_KEY_NAME = "dev-enquiry.key"
 DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_VAR_DIR / 'dit-assistant.sqlite'}"
 DEFAULT_RETENTION_DAYS = 365
 DEFAULT_UNANSWERED_RETENTION_DAYS = 90
+DEFAULT_CONVERSATION_RETENTION_DAYS = 30
 DEFAULT_DASHBOARD_PORT = 5010
 DEFAULT_DASHBOARD_SESSION_HOURS = 12
 """A dashboard session ends this long after logging in, however active it is."""
@@ -329,6 +330,8 @@ class Settings:
     retention_days: int = DEFAULT_RETENTION_DAYS
     unanswered_retention_days: int = DEFAULT_UNANSWERED_RETENTION_DAYS
     """Days an unanswered question is kept for staff review (counted from the day it came)."""
+    conversation_retention_days: int = DEFAULT_CONVERSATION_RETENTION_DAYS
+    """Days a conversation is kept after its latest message (the Rasa server's tracker store)."""
     dashboard_port: int = DEFAULT_DASHBOARD_PORT
     action_port: int = DEFAULT_ACTION_PORT
     """Port of the action server that ``make run`` starts (127.0.0.1 only)."""
@@ -405,9 +408,11 @@ class Settings:
             "emergency_route": self.helplines.emergency,
             "crisis_lines": _bulleted(crisis_lines),
             "young_people_lines": _bulleted([s.as_line() for s in self.helplines.young_people]),
-            # How long enquiries and unanswered questions are kept, as the answers state it.
+            # How long enquiries, unanswered questions and conversations are kept, as the
+            # answers state it.
             "enquiry_retention_days": str(self.retention_days),
             "unanswered_retention_days": str(self.unanswered_retention_days),
+            "conversation_retention_days": str(self.conversation_retention_days),
             **self._specialist_variables(),
             **self._practical_variables(),
         }
@@ -625,6 +630,11 @@ def _store_settings(env: dict[str, str], raw_profile: dict[str, Any]) -> dict[st
         or raw_profile.get("unanswered_retention_days")
         or DEFAULT_UNANSWERED_RETENTION_DAYS
     )
+    conversation_retention = (
+        env.get("CONVERSATION_RETENTION_DAYS")
+        or raw_profile.get("conversation_retention_days")
+        or DEFAULT_CONVERSATION_RETENTION_DAYS
+    )
     return {
         "environment": environment,
         "var_dir": var_dir,
@@ -634,6 +644,10 @@ def _store_settings(env: dict[str, str], raw_profile: dict[str, Any]) -> dict[st
         "retention_days": _positive_int(retention, "RETENTION_DAYS (retention_days)"),
         "unanswered_retention_days": _positive_int(
             unanswered_retention, "UNANSWERED_RETENTION_DAYS (unanswered_retention_days)"
+        ),
+        "conversation_retention_days": _positive_int(
+            conversation_retention,
+            "CONVERSATION_RETENTION_DAYS (conversation_retention_days)",
         ),
         "dashboard_port": _positive_int(
             env.get("DASHBOARD_PORT") or DEFAULT_DASHBOARD_PORT, "DASHBOARD_PORT", 65535

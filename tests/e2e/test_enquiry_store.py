@@ -77,11 +77,12 @@ def test_migrations_run_up_from_empty_and_back(database_url: str):
         "unanswered_questions",
         "enquiry_notifications",
         "staff_sessions",
+        "conversation_events",
     }
     assert expected <= tables
     with database.engine.connect() as connection:
         assert (
-            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
+            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
         )
     with database.engine.begin() as connection:
         config = alembic_config(database_url)

@@ -1,7 +1,8 @@
 """The enquiry form through the trained bot and the real action server, into a real database.
 
 Each test reads the database afterwards: what a person was told must match what was stored
-(or, after a cancel, a refusal or an under-18 answer, that nothing was).
+(or, after a cancel, a refusal or an under-18 answer, that nothing was). The conversation is kept
+by the Rasa server's store, and once the enquiry has ended none of its details stay in it.
 """
 
 from __future__ import annotations
@@ -71,6 +72,10 @@ def test_happy_path_by_email_is_stored_encrypted_with_consent(intake, person, se
     assert stored.privacy_notice_version == settings.clinic.privacy_notice_version
     assert stored.consent_at is not None and stored.status == "new"
     assert stored.priority is False
+    conversation = str(intake.stored_conversation(person.sender)).lower()
+    for detail in ("sam.example@", "falling out with people at work", "weekday mornings"):
+        assert detail not in conversation, detail
+    assert reference.lower() in conversation
 
 
 @pytest.mark.parametrize("name", ["Widget Tester", "Mohammed", "siobhan", "Jo", "Alex Smith"])
@@ -163,6 +168,8 @@ def test_cancel_mid_way_keeps_nothing(intake, person, stop_word):
     turn = person.say(stop_word)
     assert turn.responses == ["utter_intake_cancelled"], turn.responses
     assert len(intake.enquiries()) == before
+    conversation = str(intake.stored_conversation(person.sender))
+    assert "Casey" not in conversation and "casey@" not in conversation
     # The form is gone: the next message is a question like any other.
     assert person.say("how many sessions are there?").responses == ["utter_ask_number_of_sessions"]
     # Starting again starts from the beginning: nothing was kept.
@@ -180,6 +187,8 @@ def test_consent_refused_keeps_nothing(intake, person):
     assert refused.responses[0] == "utter_intake_consent_refused"
     assert "utter_ask_intake_confirmed" not in refused.responses
     assert len(intake.enquiries()) == before
+    conversation = str(intake.stored_conversation(person.sender))
+    assert "Robin" not in conversation and "robin@" not in conversation
     assert person.say("what is DIT?").responses == ["utter_ask_what_is_dit"]
 
 

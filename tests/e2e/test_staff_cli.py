@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import stat
 import subprocess
@@ -327,3 +328,32 @@ def test_purge_also_applies_the_unanswered_retention_period(store_env):
     )
     assert "1 unanswered questions older than 90 days deleted" in ok(run(store_env, "purge"))
     assert [q.text for q in list_questions(database)] == ["recent question"]
+
+
+def test_purge_and_rotate_keys_cover_conversations(store_env):
+    from rasa.shared.core.domain import Domain
+
+    from dit_assistant.serve import BOT_DIR
+    from dit_assistant.store.crypto import EnquiryCipher
+    from tests.fixtures.conversations import configured_store
+    from tests.fixtures.stored_conversations import greeting, saved
+
+    key = store_env.values["ENQUIRY_KEYS"]
+    store = configured_store(
+        Domain.load(str(BOT_DIR / "domain.yml")), store_env.database_url, EnquiryCipher((key,))
+    )
+    old = (datetime.now(timezone.utc) - timedelta(days=31)).timestamp()
+    saved(store, greeting("long ago", at=old), sender="old")
+    saved(store, greeting("today"), sender="recent")
+    dry = ok(run(store_env, "purge", "--dry-run"))
+    assert "1 conversations with no message for more than 30 days would be deleted" in dry
+    assert "0 conversations with no message for more than 40 days deleted" in ok(
+        run(store_env, "purge", CONVERSATION_RETENTION_DAYS="40")
+    )
+    assert "1 conversations with no message for more than 30 days deleted" in ok(
+        run(store_env, "purge")
+    )
+    assert list(asyncio.run(store.keys())) == ["recent"]
+    rotated = ok(run(store_env, "rotate-keys", ENQUIRY_KEYS=f"{generate_key()},{key}"))
+    assert "Re-encrypted 3 database rows" in rotated
+    assert "conversations_purged" in ok(run(store_env, "audit"))

@@ -1,20 +1,23 @@
 """The gate in front of the bot (``dit_assistant.channels.guard``), without a server: typed
 intents only when offered, entities checked against their slots, long messages answered kindly
-without reaching the bot, and the REST body read strictly."""
+without reaching the bot, the REST body read strictly, and a conversation store that is down
+told to the person while crisis messages are still answered."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import time
 from dataclasses import replace
 from functools import cache
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
-from rasa.core.tracker_store import InMemoryTrackerStore
+from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
@@ -25,10 +28,15 @@ from dit_assistant.channels.guard import (
     as_plain_text,
     conversation_id,
     payload_fits_slots,
+    store_unavailable_reply,
 )
-from dit_assistant.channels.rest import caller_admitted, is_json_request, read_message
+from dit_assistant.channels.rest import caller_admitted, is_json_request, read_message, readiness
 from dit_assistant.serve import BOT_DIR
 from dit_assistant.settings import Settings
+from dit_assistant.store import open_database, tracker_store
+from dit_assistant.store.crypto import EnquiryCipher, generate_key
+from dit_assistant.store.tracker_store import EncryptedTrackerStore
+from tests.fixtures.conversations import conversation_store_down
 
 CHANGE_NAME = '/intake_change{"intake_field": "intake_name"}'
 
@@ -324,3 +332,119 @@ def test_an_update_delivered_again_is_handled_once(settings):
 )
 def test_the_rest_channel_reads_only_json_bodies(content_type, accepted):
     assert is_json_request(content_type) is accepted
+
+
+# ------------------------------------------------------------- the conversation store down
+class _StoreUsingBot:
+    """Stands in for Rasa's handling of a message: reads the conversation, keeps the turn."""
+
+    def __init__(self, store: EncryptedTrackerStore, during: Any = None) -> None:
+        self.store = store
+        self.during = during
+        self.received: list[str] = []
+        self.found: list[Any] = []
+
+    async def __call__(self, message: UserMessage) -> None:
+        self.received.append(message.text or "")
+        tracker = await self.store.retrieve(message.sender_id)
+        self.found.append(tracker)
+        tracker = tracker or self.store.init_tracker(message.sender_id)
+        tracker.update(UserUttered(message.text, {"name": "greet", "confidence": 1.0}))
+        await message.output_channel.send_text_message(message.sender_id, "a reply")
+        if self.during is not None:
+            with self.during():
+                await self.store.save(tracker)
+        else:
+            await self.store.save(tracker)
+
+
+INTENTS = {"what is DIT": "ask_what_is_dit", "I want to kill myself": "risk_suicide"}
+
+
+def _store_gate(settings: Settings, tmp_path: Path, during: Any = None) -> Any:
+    database = open_database(f"sqlite:///{tmp_path / 'db' / 'store.sqlite'}")
+    store = EncryptedTrackerStore(
+        bot_domain(), database_url=database.url, cipher=EnquiryCipher((generate_key(),))
+    )
+    bot = _StoreUsingBot(store, during)
+    gate = MessageGate(bot, settings)
+
+    async def parse_message(text: str) -> dict[str, Any]:
+        return {"text": text, "intent": {"name": INTENTS.get(text, "greet"), "confidence": 1.0}}
+
+    agent = SimpleNamespace(
+        tracker_store=FailSafeTrackerStore(store),  # as Rasa's agent wraps every store
+        domain=bot_domain(),
+        is_ready=lambda: True,
+        parse_message=parse_message,
+    )
+    gate._app = SimpleNamespace(ctx=SimpleNamespace(agent=agent))
+    return gate, bot, store
+
+
+def test_while_the_store_is_down_people_get_the_clinics_contacts(settings, tmp_path, caplog):
+    gate, bot, store = _store_gate(settings, tmp_path)
+    caplog.set_level(logging.INFO)
+    with conversation_store_down(store):
+        replies = _send(gate, "what is DIT")
+    assert bot.received == []
+    assert [r["text"] for r in replies] == [store_unavailable_reply(settings)]
+    text = replies[0]["text"]
+    assert settings.clinic.phone in text and settings.clinic.email in text
+    assert "answered with the clinic's contacts" in caplog.text
+    assert "what is DIT" not in caplog.text
+
+
+def test_while_the_store_is_down_a_crisis_message_still_reaches_the_bot(
+    settings, tmp_path, caplog, monkeypatch
+):
+    monkeypatch.setattr(tracker_store, "FRESH_FOR_S", 0.0)  # probed at once, not a second later
+    monkeypatch.setattr(tracker_store, "RETRY_AFTER_S", 0.0)
+    gate, bot, store = _store_gate(settings, tmp_path)
+    _send(gate, "hello")  # a conversation the crisis turn must not build on, nor change
+    caplog.set_level(logging.INFO)
+    with conversation_store_down(store):
+        replies = _send(gate, "I want to kill myself")
+    assert bot.received == ["hello", "I want to kill myself"]
+    assert bot.found[-1] is None  # answered from a fresh conversation
+    assert [r["text"] for r in replies] == ["a reply", store_unavailable_reply(settings)]
+    assert "a safety message is answered from a fresh conversation" in caplog.text
+    assert "kill" not in caplog.text
+    texts = [e.text for e in asyncio.run(bot.store.retrieve("rest:someone")).events]
+    assert texts == ["hello"]  # the crisis turn was kept nowhere
+
+
+def test_a_store_failing_during_a_turn_gets_the_note_after_the_replies(settings, tmp_path):
+    gate, bot, store = _store_gate(settings, tmp_path)
+    bot.during = lambda: conversation_store_down(store)
+    replies = _send(gate, "what is DIT")
+    assert bot.received == ["what is DIT"]
+    assert [r["text"] for r in replies] == ["a reply", store_unavailable_reply(settings)]
+
+
+def test_with_the_store_up_messages_are_answered_and_kept(settings, tmp_path):
+    gate, bot, _ = _store_gate(settings, tmp_path)
+    assert [r["text"] for r in _send(gate, "what is DIT")] == ["a reply"]
+    assert [r["text"] for r in _send(gate, "hello")] == ["a reply"]
+    texts = [e.text for e in asyncio.run(bot.store.retrieve("rest:someone")).events]
+    assert texts == ["what is DIT", "hello"]
+
+
+def test_readiness_reports_the_model_and_the_store(settings, tmp_path, monkeypatch):
+    monkeypatch.setattr(tracker_store, "RETRY_AFTER_S", 0.0)
+    monkeypatch.setattr(tracker_store, "FRESH_FOR_S", 0.0)
+    gate, _, store = _store_gate(settings, tmp_path)
+    agent = gate.agent
+    assert readiness(agent) == (
+        {"status": "ready", "model": "loaded", "conversation_store": "ok"},
+        200,
+    )
+    with conversation_store_down(store):
+        body, status = readiness(agent)
+    assert status == 503 and body["conversation_store"] == "unavailable"
+    assert body["status"] == "not ready" and body["error"] == "OperationalError"
+    assert readiness(None) == ({"status": "not ready", "model": "loading"}, 503)
+    in_memory = SimpleNamespace(
+        tracker_store=InMemoryTrackerStore(bot_domain()), is_ready=lambda: True
+    )
+    assert readiness(in_memory)[0]["conversation_store"] == "not persistent"

@@ -165,3 +165,19 @@ def test_spool_directory_defaults_to_var(tmp_path):
     assert settings.spool_dir == tmp_path / "spool"
     assert settings.database_url == f"sqlite:///{tmp_path / 'dit-assistant.sqlite'}"
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_conversation_retention_from_environment_and_profile(tmp_path):
+    assert load_settings(env={}).conversation_retention_days == 30
+    assert load_settings(env={"CONVERSATION_RETENTION_DAYS": "7"}).conversation_retention_days == 7
+    profile = tmp_path / "clinic.yml"
+    profile.write_text(
+        DEFAULT_PROFILE.read_text().replace(
+            "conversation_retention_days: 30", "conversation_retention_days: 14"
+        )
+    )
+    from_profile = load_settings(env={"CLINIC_PROFILE": str(profile)})
+    assert from_profile.conversation_retention_days == 14
+    assert from_profile.template_variables()["conversation_retention_days"] == "14"
+    with pytest.raises(ConfigurationError, match="CONVERSATION_RETENTION_DAYS"):
+        load_settings(env={"CONVERSATION_RETENTION_DAYS": "0"})

@@ -27,7 +27,14 @@ that syntax, so it cannot simply be switched off; instead each channel hands its
   ``socketio:<session>``, ``rest:<sender>``), so no channel can write into another channel's
   conversations (an SMS sender id is a phone number, and a REST caller chooses its sender id).
   Replies go back to the platform's own id: :class:`NamespacedOutput` takes the channel's name
-  off again.
+  off again;
+- checks that the conversation store can keep the conversation
+  (:mod:`dit_assistant.store.tracker_store`). While it cannot, the person is told so, with the
+  clinic's phone and email, instead of the assistant carrying on with a conversation it will
+  have forgotten by the next message; a message the safety net reads as a risk still gets its
+  crisis reply first, answered from a fresh conversation that is not kept. Both are logged at
+  ERROR, without the message. A store that fails in the middle of a turn gets the same note
+  after the turn's replies.
 
 It sits in the channel layer because every way in goes through ``dit_assistant.channels`` and
 the NLU pipeline (``bot/config.yml``) stays as trained.
@@ -57,7 +64,9 @@ from rasa.shared.core.slots import (
 from sanic import Blueprint, Sanic
 
 from dit_assistant.channels.common import offered_buttons
+from dit_assistant.safety import SAFETY_ROUTES
 from dit_assistant.settings import Settings, get_settings
+from dit_assistant.store.tracker_store import conversation_store, conversation_turn
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +143,16 @@ def too_fast_reply(settings: Settings) -> str:
 def well_formed(text: str) -> str:
     """``text`` with any lone surrogate replaced by U+FFFD, as a UTF-8 decoder would read it."""
     return _LONE_SURROGATE.sub("\ufffd", text)
+
+
+def store_unavailable_reply(settings: Settings) -> str:
+    clinic = settings.clinic
+    return (
+        "I'm sorry: because of a technical problem I can't keep track of our conversation "
+        "right now, so I can't carry on with it here. Please contact "
+        f"{clinic.name} on {clinic.phone} or {clinic.email}, or try again later.\n"
+        f"If you need help urgently, {settings.helplines.emergency}."
+    )
 
 
 def is_command(text: str | None) -> bool:
@@ -258,9 +277,60 @@ class MessageGate:
                 message.sender_id, too_long_reply(self.settings)
             )
             return
+        store = conversation_store(self.agent)
+        if store is None:
+            await self._handle(message)
+            return
+        with conversation_turn() as turn:
+            if not store.check_available():
+                turn.ephemeral = True
+                await self._answer_without_store(message)
+                return
+            await self._handle(message)
+            if turn.failed:
+                logger.error("the conversation store failed during a turn: the turn was not kept")
+                await self._say_store_unavailable(message)
+
+    async def _handle(self, message: UserMessage) -> None:
+        text = message.text or ""
         if is_command(text):
             message.text = await self._admitted(message.sender_id, text)
         await self._on_new_message(message)
+
+    async def _answer_without_store(self, message: UserMessage) -> None:
+        """The store is down: a safety message is answered from a fresh conversation (kept
+        nowhere), anything else gets the clinic's contacts instead of an answer."""
+        agent = self.agent
+        text = message.text or ""
+        if is_command(text):  # nothing offered can be known without the conversation
+            domain = getattr(agent, "domain", None)
+            slots = {slot.name: slot for slot in getattr(domain, "slots", [])}
+            message.text = text = admitted_text(text, [], slots)
+        intent = None
+        if agent is not None and agent.is_ready():
+            try:
+                parsed = await agent.parse_message(text)
+            except Exception as error:  # noqa: BLE001 - the person still gets the reply below
+                logger.error("a message could not be read (%s)", type(error).__name__)
+            else:
+                intent = (parsed.get("intent") or {}).get("name")
+        if intent in SAFETY_ROUTES:
+            logger.error(
+                "conversation store unavailable: a safety message is answered from a fresh "
+                "conversation that is not kept"
+            )
+            await self._on_new_message(message)
+        else:
+            logger.error(
+                "conversation store unavailable: a message was answered with the clinic's "
+                "contacts instead"
+            )
+        await self._say_store_unavailable(message)
+
+    async def _say_store_unavailable(self, message: UserMessage) -> None:
+        await message.output_channel.send_text_message(
+            message.sender_id, store_unavailable_reply(self.settings)
+        )
 
     async def _admitted(self, sender_id: str, text: str) -> str:
         agent = self.agent

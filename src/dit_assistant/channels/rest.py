@@ -18,6 +18,10 @@ message text at ERROR when handling fails or times out. This one:
 - never logs the text, only what went wrong.
 
 Streaming (``?stream=true``) is not offered: nothing here uses it.
+
+``GET /webhooks/rest/ready`` is the readiness check: 200 when the model is loaded and the
+conversation store can keep conversations, 503 otherwise, with which of the two is missing (for
+a load balancer or a service manager; the store's state is also logged when it changes).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from sanic.response import HTTPResponse
 from dit_assistant.channels.common import bad_request, forbidden, json_object
 from dit_assistant.channels.guard import guarded
 from dit_assistant.settings import Settings, get_settings
+from dit_assistant.store.tracker_store import conversation_store
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +72,19 @@ def caller_admitted(settings: Settings, authorization: str | None, address: str)
             return None
         return 401
     return None if is_loopback(address) else 403
+
+
+def readiness(agent: Any) -> tuple[dict[str, Any], int]:
+    """What the readiness check answers, and its status code."""
+    loaded = agent is not None and agent.is_ready()
+    state: dict[str, Any] = {"model": "loaded" if loaded else "loading"}
+    store = conversation_store(agent)
+    if store is not None:
+        state.update(store.status())
+    elif loaded:
+        state["conversation_store"] = "not persistent"
+    ready = loaded and state.get("conversation_store") != "unavailable"
+    return {"status": "ready" if ready else "not ready", **state}, 200 if ready else 503
 
 
 def read_message(body: bytes | None) -> tuple[str, str, dict[str, Any] | None] | str:
@@ -105,6 +123,11 @@ class RestChannel(RestInput):
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
+
+        @webhook.route("/ready", methods=["GET"])
+        async def ready(_: Request) -> HTTPResponse:
+            body, status = readiness(gate.agent)
+            return response.json(body, status=status)
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

@@ -26,7 +26,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from dit_assistant.log_privacy import install as redact_logs
 from dit_assistant.notify import delivery
 from dit_assistant.settings import ConfigurationError, Settings, get_settings
-from dit_assistant.store import accounts, audit, crypto, management, spool, unanswered
+from dit_assistant.store import (
+    accounts,
+    audit,
+    conversations,
+    crypto,
+    management,
+    spool,
+    unanswered,
+)
 from dit_assistant.store.database import Database, open_database
 from dit_assistant.store.enquiries import normalise_reference, replay_spool
 from dit_assistant.store.models import NOTIFICATION_STATES, STATUSES
@@ -264,22 +272,28 @@ def delete(ctx: Context, reference: str, yes: bool) -> None:
 @pass_context
 @_friendly_errors
 def purge(ctx: Context, dry_run: bool) -> None:
-    """Delete closed enquiries and unanswered questions older than their retention periods
-    (RETENTION_DAYS, UNANSWERED_RETENTION_DAYS)."""
+    """Delete closed enquiries, unanswered questions and conversations older than their
+    retention periods (RETENTION_DAYS, UNANSWERED_RETENTION_DAYS, CONVERSATION_RETENTION_DAYS)."""
     days = ctx.settings.retention_days
     question_days = ctx.settings.unanswered_retention_days
+    conversation_days = ctx.settings.conversation_retention_days
     if dry_run:
         references = management.expired_references(ctx.database, days)
         questions = unanswered.expired_count(ctx.database, question_days)
+        chats = conversations.expired_conversation_count(ctx.database, conversation_days)
         verb = "would be deleted"
     else:
         references = management.purge_expired(ctx.database, days, ctx.staff_user)
         questions = unanswered.purge_unanswered(ctx.database, question_days, ctx.staff_user)
+        chats = conversations.purge_conversations(ctx.database, conversation_days, ctx.staff_user)
         verb = "deleted"
     click.echo(f"{len(references)} enquiries closed more than {days} days ago {verb}.")
     for reference in references:
         click.echo(f"  {reference}")
     click.echo(f"{questions} unanswered questions older than {question_days} days {verb}.")
+    click.echo(
+        f"{chats} conversations with no message for more than {conversation_days} days {verb}."
+    )
 
 
 @cli.command("audit")
@@ -428,7 +442,8 @@ def generate_key() -> None:
 @pass_context
 @_friendly_errors
 def rotate_keys(ctx: Context) -> None:
-    """Re-encrypt every enquiry, note and spooled file with the newest key.
+    """Re-encrypt every enquiry, note, unanswered question, conversation and spooled file with
+    the newest key.
 
     Put the new key first in ENQUIRY_KEYS (keep the old ones after it), run this, then remove
     the old keys.

@@ -32,6 +32,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from dit_assistant.settings import Settings, get_settings
 from dit_assistant.store.accounts import SessionPolicy, purge_sessions
+from dit_assistant.store.conversations import purge_conversations
 from dit_assistant.store.crypto import EnquiryCipher, dashboard_secret, load_cipher
 from dit_assistant.store.database import Database, open_database
 from dit_assistant.store.management import purge_expired
@@ -121,6 +122,9 @@ class Dashboard:
             questions = purge_unanswered(
                 self.database, self.settings.unanswered_retention_days, "retention"
             )
+            chats = purge_conversations(
+                self.database, self.settings.conversation_retention_days, "retention"
+            )
             purge_sessions(self.database, self.policy, now)
         except Exception as error:  # noqa: BLE001 - retention must not take the dashboard down
             logger.error("retention purge failed (%s)", type(error).__name__)
@@ -129,6 +133,8 @@ class Dashboard:
             logger.info("retention purge deleted %d closed enquiries", len(purged))
         if questions:
             logger.info("retention purge deleted %d unanswered questions", questions)
+        if chats:
+            logger.info("retention purge deleted %d conversations", chats)
 
 
 def _security_headers(response: Response) -> Response:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +12,7 @@ from alembic.config import Config
 from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from dit_assistant.settings import get_settings
 from dit_assistant.store.models import SafetyEvent
@@ -31,14 +32,14 @@ CONNECT_TIMEOUT_S = 5
 a person waiting on the chat must not wait for a TCP timeout."""
 
 
-def _engine(url: str) -> Engine:
+def _engine(url: str, pre_ping: bool = True) -> Engine:
     connect_args: dict[str, object] = {}
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         connect_args["timeout"] = CONNECT_TIMEOUT_S
     elif url.startswith(("postgresql", "postgres")):
         connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
-    engine = create_engine(url, future=True, pool_pre_ping=True, connect_args=connect_args)
+    engine = create_engine(url, future=True, pool_pre_ping=pre_ping, connect_args=connect_args)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_foreign_keys)
     return engine
@@ -49,6 +50,73 @@ def _sqlite_foreign_keys(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _sqlite_quick_commits(dbapi_connection: object, _record: object) -> None:
+    """Write-ahead logging, and no wait for the disk at each commit on this connection.
+
+    The Rasa server saves the conversation at every turn. In SQLite's default rollback journal
+    each commit waits for several flushes to disk (about 10 ms here), longer than everything
+    else the turn's save does. With the write-ahead log (a setting of the database file, kept
+    once made; readers and writers of the other processes no longer block each other either)
+    and ``synchronous=NORMAL`` (this connection only), a commit is durable once the log is
+    flushed at the next checkpoint: a power cut (not a crash) may lose the latest turns of a
+    conversation, never corrupt the file. The other processes keep SQLite's default (``FULL``)
+    for their own commits, so an enquiry is on disk before the person is told it was sent.
+    """
+    import sqlite3
+
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    try:
+        with suppress(sqlite3.OperationalError):  # another process is switching it just now
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        # What the store deletes (before a restart, an enquiry's details) is overwritten, not
+        # only unlinked: freed pages of an SQLite file otherwise keep the old tokens.
+        cursor.execute("PRAGMA secure_delete=ON")
+    finally:
+        cursor.close()
+
+
+def _postgresql_quick_commits(dbapi_connection: object, _record: object) -> None:
+    """The same trade-off on PostgreSQL: ``synchronous_commit`` off for this connection's
+    transactions only. A crash of the database server may lose the latest turns' commits (at
+    most about three times ``wal_writer_delay``), never leave the database inconsistent."""
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    try:
+        cursor.execute("SET synchronous_commit TO OFF")
+        dbapi_connection.commit()  # type: ignore[attr-defined]
+    finally:
+        cursor.close()
+
+
+def conversation_engine(url: str) -> Engine:
+    """The engine of the Rasa server's conversation store: like every other, except that its
+    commits do not wait for the disk (see ``_sqlite_quick_commits`` and
+    ``_postgresql_quick_commits``), that on SQLite connections are kept open between turns
+    (SQLAlchemy 1.4 opens a file database anew for each use, and closing the last connection to
+    a write-ahead log checkpoints it to disk), and that a pooled connection is not pinged before
+    each use (a round trip per read and per write): the store tries once more on a fresh
+    connection when one turns out to be gone. The Rasa server uses the store from its one
+    event loop thread only."""
+    if not url.startswith("sqlite:///"):
+        engine = _engine(url, pre_ping=False)
+        if engine.dialect.name == "postgresql":
+            event.listen(engine, "connect", _postgresql_quick_commits)
+        return engine
+    with suppress(OSError):  # unusable now: reported by the store when it connects
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        future=True,
+        poolclass=QueuePool,
+        pool_size=2,
+        max_overflow=2,
+        connect_args={"timeout": CONNECT_TIMEOUT_S, "check_same_thread": False},
+    )
+    event.listen(engine, "connect", _sqlite_foreign_keys)
+    event.listen(engine, "connect", _sqlite_quick_commits)
+    return engine
 
 
 @dataclass

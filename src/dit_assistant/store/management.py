@@ -20,6 +20,7 @@ from dit_assistant.store.crypto import EnquiryCipher, InvalidToken, load_cipher
 from dit_assistant.store.database import Database
 from dit_assistant.store.models import (
     STATUSES,
+    ConversationEvent,
     Enquiry,
     EnquiryNote,
     EnquiryNotification,
@@ -317,8 +318,8 @@ def purge_expired(
 def rotate_keys(
     database: Database, cipher: EnquiryCipher | None = None, staff_user: str | None = None
 ) -> int:
-    """Re-encrypt every token (enquiries, notes, unanswered questions) with the newest key, in
-    batches; returns the rows rewritten.
+    """Re-encrypt every token (enquiries, notes, unanswered questions, conversation events) with
+    the newest key, in batches; returns the rows rewritten.
 
     Safe to interrupt and run again: a token already under the newest key is simply
     re-encrypted with it once more.
@@ -329,6 +330,7 @@ def rotate_keys(
         (Enquiry, ("name_token", "contact_detail_token", "best_times_token", "help_with_token")),
         (EnquiryNote, ("body_token",)),
         (UnansweredQuestion, ("text_token",)),
+        (ConversationEvent, ("data_token",)),
     ):
         last_id = 0
         while True:

@@ -1,8 +1,9 @@
 """Database tables, declared once for the application and for migrations.
 
-Personal data (name, contact detail, best times, free text, staff notes) is only ever stored as
-Fernet tokens in the ``*_token`` columns: a copy of the database, a backup or a log of SQL
-parameters reveals nothing about the person without the keys (see ``store/crypto.py``).
+Personal data (name, contact detail, best times, free text, staff notes, what people write in
+the chat) is only ever stored as Fernet tokens in the ``*_token`` columns: a copy of the
+database, a backup or a log of SQL parameters reveals nothing about the person without the keys
+(see ``store/crypto.py``).
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -263,3 +267,32 @@ class UnansweredQuestion(Base):
     text_token: Mapped[str] = Column(Text, nullable=False)
     covered_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
     covered_by: Mapped[str | None] = Column(String(80), nullable=True)
+
+
+class ConversationEvent(Base):
+    """One event of a conversation with the assistant: Rasa's tracker, one row per event.
+
+    Written and read by the Rasa server's tracker store (``store/tracker_store.py``). Only what
+    Rasa needs to find and order a conversation's events stays in plain text: the sender id, the
+    event type, its time, and the intent and action names. Everything else (what the person
+    wrote, its parse data, slot values, the assistant's replies) is the JSON of the event,
+    encrypted like enquiries in ``data_token``.
+
+    ``timestamp`` is Rasa's (seconds since the epoch, UTC); ``id`` orders the events of a
+    conversation, as several can share a timestamp. A conversation is deleted
+    ``CONVERSATION_RETENTION_DAYS`` after its latest event.
+    """
+
+    __tablename__ = "conversation_events"
+    __table_args__ = (
+        Index("ix_conversation_events_sender_id_timestamp", "sender_id", "timestamp"),
+    )
+
+    # 64-bit on PostgreSQL; SQLite only autoincrements a column declared exactly INTEGER.
+    id: Mapped[int] = Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    sender_id: Mapped[str] = Column(String(255), nullable=False)
+    type_name: Mapped[str] = Column(String(255), nullable=False)
+    timestamp: Mapped[float] = Column(Float, nullable=False)
+    intent_name: Mapped[str | None] = Column(String(255), nullable=True)
+    action_name: Mapped[str | None] = Column(String(255), nullable=True)
+    data_token: Mapped[str] = Column(Text, nullable=False)
