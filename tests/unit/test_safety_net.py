@@ -135,6 +135,53 @@ def test_a_weak_classifier_risk_verdict_becomes_a_check_in(safety_net):
     assert message.get(SAFETY_NET_KEY)["overrode"] == "risk_suicide"
 
 
+def _fell_back(text: str, *ranking: tuple[str, float]):
+    """A message the FallbackClassifier set to nlu_fallback, above the ranking it fell back on."""
+    message = classified(text, "nlu_fallback", confidence=0.8)
+    message.set(
+        INTENT_RANKING_KEY,
+        [{"name": "nlu_fallback", "confidence": 0.8}]
+        + [{"name": name, "confidence": confidence} for name, confidence in ranking],
+    )
+    return message
+
+
+def test_a_fallback_torn_between_two_kinds_of_risk_becomes_a_check_in(safety_net):
+    message = _fell_back(
+        "someone i follow is up on a roof saying goodbye",
+        ("risk_suicide", 0.51),
+        ("risk_other_person", 0.48),
+    )
+    safety_net.process([message])
+    assert message.get(INTENT) == {"name": "risk_check", "confidence": pytest.approx(0.99)}
+    assert message.get(SAFETY_NET_KEY)["overrode"] == "nlu_fallback"
+
+
+@pytest.mark.parametrize(
+    "ranking",
+    [
+        # an ordinary intent among the two best: the fallback stands
+        (("risk_suicide", 0.45), ("ask_cost", 0.43)),
+        (("ask_cost", 0.45), ("risk_suicide", 0.43)),
+        # two kinds of risk, but too weak together to say the message is about risk
+        (("risk_suicide", 0.2), ("risk_abuse", 0.18), ("ask_cost", 0.15)),
+        # nothing to be torn between
+        (("risk_suicide", 0.15),),
+    ],
+)
+def test_other_fallbacks_stay_fallbacks(safety_net, ranking):
+    message = _fell_back("something hard to place", *ranking)
+    safety_net.process([message])
+    assert message.get(INTENT)["name"] == "nlu_fallback"
+    assert message.get(SAFETY_NET_KEY) is None
+
+
+def test_a_contact_detail_torn_between_risks_stays_a_fallback(safety_net):
+    message = _fell_back("020 7946 0000", ("risk_suicide", 0.5), ("under_18", 0.45))
+    safety_net.process([message])
+    assert message.get(INTENT)["name"] == "nlu_fallback"
+
+
 @pytest.mark.parametrize("text", ["020 7946 0000", "+44 (0)7911 123456", "sam@example.org"])
 def test_a_bare_contact_detail_is_never_risk_by_the_classifier_alone(safety_net, text):
     message = classified(text, "under_18", confidence=0.95)

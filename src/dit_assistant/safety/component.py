@@ -12,6 +12,8 @@ A risk verdict from the classifier alone (no reviewed phrase in the message) is 
 - below it: turned into ``risk_check``, a gentle check-in that still gives the emergency route
   and helplines and asks whether the person is safe (benign figures of speech such as "this
   waiting list is killing me" mostly land here);
+- a fallback because the two best intents were two kinds of risk, together holding at least
+  half the confidence, also becomes the check-in: the message is about risk either way;
 - on a message that is only a phone number or an email address (someone answering the enquiry
   form): dropped to ``nlu_fallback``, because digits alone are no sign of risk;
 - only with ``require_risk_signal`` (off in ``bot/config.yml``): on a message without a single
@@ -41,6 +43,9 @@ from dit_assistant.safety.detector import Detection, RiskDetector, get_detector
 CHECK_IN_INTENT = "risk_check"
 FALLBACK_INTENT = "nlu_fallback"
 MAX_CONTACT_DETAIL = 254  # the longest email address; no phone number comes near it
+TORN_BETWEEN_RISKS_SHARE = 0.5
+"""A fallback whose two best intents are both risk intents, together at least this confident,
+becomes the check-in (see ``SafetyNet._check_in_when_torn_between_risks``)."""
 
 
 def is_contact_detail(text: str) -> bool:
@@ -172,6 +177,9 @@ class SafetyNet(GraphComponent):
     def _grade_classifier_verdict(self, message: Message, text: str) -> None:
         intent = message.get(INTENT) or {}
         current, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
+        if current == FALLBACK_INTENT:
+            self._check_in_when_torn_between_risks(message, text)
+            return
         if current not in self._risk_intents:
             return
         if is_contact_detail(text):
@@ -187,6 +195,36 @@ class SafetyNet(GraphComponent):
         message.set(
             SAFETY_NET_KEY,
             {"intent": replacement, "phrase": None, "overrode": current},
+            add_to_output=True,
+        )
+
+    def _check_in_when_torn_between_risks(self, message: Message, text: str) -> None:
+        """A fallback because two kinds of risk scored alike is still a message about risk.
+
+        The FallbackClassifier falls back when the two best intents are within its ambiguity
+        threshold. When both are risk intents and together hold at least half the confidence
+        ("someone I follow just went live on a roof saying goodbye": about the writer or about
+        someone else?), the message is about risk whichever it is, and "I don't have an answer to
+        that" would be the worst reply. The check-in fits both readings: it asks, and gives the
+        emergency route and the helplines. An ordinary runner-up keeps the fallback.
+        """
+        ranking = [
+            r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != FALLBACK_INTENT
+        ]
+        if len(ranking) < 2 or is_contact_detail(text):
+            return
+        first, second = ranking[0], ranking[1]
+        if first.get("name") not in self._risk_intents or (
+            second.get("name") not in self._risk_intents
+        ):
+            return
+        confidence = float(first.get("confidence") or 0.0) + float(second.get("confidence") or 0.0)
+        if confidence < TORN_BETWEEN_RISKS_SHARE:
+            return
+        message.set(INTENT, {"name": CHECK_IN_INTENT, "confidence": confidence}, add_to_output=True)
+        message.set(
+            SAFETY_NET_KEY,
+            {"intent": CHECK_IN_INTENT, "phrase": None, "overrode": FALLBACK_INTENT},
             add_to_output=True,
         )
 
