@@ -329,6 +329,11 @@ def sign_off(checkout: Path, pack_hash: str, *extra: str) -> int:
     )
 
 
+def printed_hash(capsys: pytest.CaptureFixture[str]) -> str:
+    """The pack hash the last build printed."""
+    return capsys.readouterr().out.split("pack hash ")[1].split()[0]
+
+
 def current_hash(checkout: Path) -> str:
     return build_pack(checkout, env={}, history=History()).fingerprint.pack
 
@@ -394,24 +399,34 @@ def test_a_sign_off_must_quote_the_hash_of_the_content_now(checkout, capsys):
     edit(checkout / "config" / "clinic.yml", "within two working days", "within a week")
     assert sign_off(checkout, reviewed) == 2
     assert "changed since the document you reviewed" in capsys.readouterr().err
-    assert sign_off(checkout, current_hash(checkout)[:6]) == 2
+    now = current_hash(checkout)
+    assert sign_off(checkout, now[:6]) == 2
     assert "at least the first 12 characters" in capsys.readouterr().err
+    assert sign_off(checkout, now, "--date", "3 December") == 2
     assert not (checkout / SIGN_OFF).exists()
-    assert sign_off(checkout, current_hash(checkout)) == 0
-    assert sign_off(checkout, current_hash(checkout), "--date", "3 December") == 2
+    assert sign_off(checkout, now) == 0
     assert len(read_sign_offs(checkout / SIGN_OFF)) == 1
 
 
 def test_require_sign_off_fails_until_the_content_is_signed_off(checkout, capsys):
     assert build(checkout, "--require-sign-off") == 3
-    assert sign_off(checkout, current_hash(checkout)) == 0
+    assert sign_off(checkout, printed_hash(capsys)) == 0
     assert build(checkout, "--require-sign-off") == 0
     edit(checkout / "bot" / "domain.yml", "Take care of yourself.", "Look after yourself.")
     assert build(checkout, "--require-sign-off") == 3
     # A second sign-off is kept after the first, and the latest one counts.
-    assert sign_off(checkout, current_hash(checkout)) == 0
+    assert sign_off(checkout, printed_hash(capsys)) == 0
     assert len(read_sign_offs(checkout / SIGN_OFF)) == 2
     assert build(checkout, "--require-sign-off") == 0
+
+
+def test_content_the_officer_did_not_approve_never_counts_as_signed_off(checkout, capsys):
+    assert sign_off(checkout, current_hash(checkout), "--decision", "not approved") == 0
+    capsys.readouterr()
+    assert build(checkout, "--require-sign-off") == 3
+    assert "It is not approved for use." in capsys.readouterr().out
+    document = (checkout / "safety-case" / HTML_NAME).read_text("utf-8")
+    assert "It is not approved for use." in document
 
 
 def test_a_sign_off_needs_a_name_a_role_and_a_known_decision(tmp_path, pack):

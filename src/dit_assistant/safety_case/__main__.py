@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--require-sign-off",
         action="store_true",
-        help="exit with status 3 unless the content is exactly what was last signed off",
+        help="exit with status 3 unless the content is exactly what was last approved",
     )
     sign = commands.add_parser("sign-off", help="record the Clinical Safety Officer's decision")
     sign.add_argument("--pack-hash", required=True, help="the hash printed on the reviewed pack")
@@ -84,6 +84,8 @@ def describe_changes(changes: Changes) -> list[str]:
         return ["Not signed off yet: no sign-off is recorded for this clinic."]
     who = f"{last.decision} by {last.name} ({last.role}) on {last.date}"
     if changes.unchanged:
+        if not changes.approved:
+            return [f"Unchanged since the last sign-off: {who}. It is not approved for use."]
         return [f"Unchanged since the last sign-off: {who}."]
     lines = [f"Changed since the last sign-off ({who}):"]
     for change in changes.sections:
@@ -140,7 +142,7 @@ def _build(args: argparse.Namespace) -> int:
     )
     for line in describe_changes(changes):
         print(line)
-    if getattr(args, "require_sign_off", False) and not changes.unchanged:
+    if getattr(args, "require_sign_off", False) and not changes.approved:
         return 3
     return 0
 

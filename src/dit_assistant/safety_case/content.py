@@ -351,15 +351,17 @@ def _domain_replies(root: Path, settings: Settings, domain_raw: dict[str, Any]) 
     return replies
 
 
-def _action_apology(root: Path) -> str | None:
+def _action_apology(root: Path, settings: Settings) -> str | None:
     """The apology of a failed custom action, from ``bot/actions/contained.py`` loaded on its
-    own: importing the ``bot.actions`` package would start the action server's machinery."""
+    own (importing the ``bot.actions`` package would start the action server's machinery), with
+    the settings of this pack in place of the process's."""
     path = root / ACTIONS / "contained.py"
     spec = importlib.util.spec_from_file_location("_dit_safety_case_contained", path)
     if spec is None or spec.loader is None or not path.exists():
         return None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    setattr(module, "get_settings", lambda: settings)  # noqa: B010 - a module built above
     return str(module.apology())
 
 
@@ -386,7 +388,7 @@ def _code_replies(root: Path, settings: Settings) -> list[Reply]:
             source="src/dit_assistant/channels/guard.py",
         ),
     ]
-    apology = _action_apology(root)
+    apology = _action_apology(root, settings)
     if apology is not None:
         replies.append(
             Reply(

@@ -185,6 +185,11 @@ class Changes:
     def unchanged(self) -> bool:
         return self.last is not None and not self.sections
 
+    @property
+    def approved(self) -> bool:
+        """The content now is what the latest sign-off approved (with or without conditions)."""
+        return self.unchanged and self.last is not None and self.last.decision != "not approved"
+
 
 def changes_since(sign_offs: list[SignOff], now: Fingerprint) -> Changes:
     if not sign_offs:
