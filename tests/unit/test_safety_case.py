@@ -331,7 +331,7 @@ def sign_off(checkout: Path, pack_hash: str, *extra: str) -> int:
 
 def printed_hash(capsys: pytest.CaptureFixture[str]) -> str:
     """The pack hash the last build printed."""
-    return capsys.readouterr().out.split("pack hash ")[1].split()[0]
+    return capsys.readouterr().out.split("pack hash ")[-1].split()[0]
 
 
 def current_hash(checkout: Path) -> str:
