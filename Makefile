@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install run check test evaluate chat train clean bench web
+.PHONY: help install run check test evaluate chat train clean bench web safety-case
 
 help:
 	@echo "make run       set up, train if needed, and start the assistant on localhost"
@@ -27,6 +27,7 @@ help:
 	@echo "make web       install the website chat widget (npm), also done by run and test"
 	@echo "make train     train the model (only when bot/ data or config changed)"
 	@echo "make bench     measure response times and memory against their targets"
+	@echo "make safety-case  build the clinical safety pack for review and sign-off (safety-case/)"
 	@echo "make clean     remove the virtual environment, models and caches"
 
 $(VENV)/bin/python:
@@ -99,6 +100,11 @@ evaluate: $(VENV)/.spacy
 # Speed and memory against the targets in bench/rest_latency.py (not part of make test).
 bench: $(MODEL) $(WEBCHAT)
 	$(PY) bench/rest_latency.py
+
+# The clinical safety pack (docs/clinical-safety/): every reply, risk phrase and helpline as
+# configured, the measured figures and the hazard log, in safety-case/. Runs no model.
+safety-case: $(VENV)/.installed
+	$(PY) -m dit_assistant.safety_case build $(SAFETY_CASE_ARGS)
 
 clean:
 	rm -rf $(VENV) models .rasa .pytest_cache .mypy_cache .ruff_cache results web/node_modules \

@@ -8,6 +8,7 @@ not depend on the action server or the database being up.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
@@ -37,8 +38,20 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
         output_channel: str,
         **kwargs: Any,
     ) -> dict[str, Any] | None:
-        # Clinic facts win over anything else with the same name: they are the source of truth.
-        variables = {**kwargs, **self._clinic_variables}
         return self.generate_from_slots(
-            utter_action, tracker.current_slot_values(), output_channel, **variables
+            utter_action, tracker.current_slot_values(), output_channel, **self._variables(kwargs)
         )
+
+    def fill(
+        self, variation: dict[str, Any], slots: dict[str, Any], **values: Any
+    ) -> dict[str, Any]:
+        """One variation of a response, filled as :meth:`generate` fills the one it picks.
+
+        The clinical safety pack shows every variation of every response this way (the young
+        person's crisis replies as well as the adult ones), so a reviewer reads what people read.
+        """
+        return self._fill_response(copy.deepcopy(variation), slots, **self._variables(values))
+
+    def _variables(self, values: dict[str, Any]) -> dict[str, Any]:
+        # Clinic facts win over anything else with the same name: they are the source of truth.
+        return {**values, **self._clinic_variables}
