@@ -24,6 +24,7 @@ from flask import (
     url_for,
 )
 
+from dit_assistant.clinic_time import clinic_time, in_zone, zone_name
 from dit_assistant.staff.charts import weekly_chart
 from dit_assistant.staff.export import csv_text
 from dit_assistant.staff.web import Dashboard
@@ -51,12 +52,18 @@ def dashboard() -> Dashboard:
 
 @blueprint.app_template_filter("when")
 def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+    """A stored (UTC) time in the clinic's time zone, e.g. ``2026-07-01 00:30 BST``."""
+    return clinic_time(value, dashboard().settings.zone)
 
 
 @blueprint.app_context_processor
 def _template_globals() -> dict[str, Any]:
-    return {"clinic_name": dashboard().settings.clinic.name, "statuses": STATUSES}
+    settings = dashboard().settings
+    return {
+        "clinic_name": settings.clinic.name,
+        "clinic_zone": zone_name(settings.zone),
+        "statuses": STATUSES,
+    }
 
 
 @blueprint.before_app_request
@@ -223,6 +230,7 @@ def _filters() -> management.EnquiryFilter:
         channel=request.args.get("channel", "").strip() or None,
         created_from=_parse_date("from"),
         created_to=_parse_date("to"),
+        zone=dashboard().settings.zone,
     )
 
 
@@ -329,9 +337,10 @@ def export() -> Response:
     state = dashboard()
     filters = _filters()
     records = management.list_enquiries(state.database, filters, state.cipher, with_notes=True)
-    text, count = csv_text(records)
+    zone = state.settings.zone
+    text, count = csv_text(records, zone)
     management.record_export(state.database, count, g.staff.username, filters)
-    filename = f"enquiries-{utcnow():%Y%m%d-%H%M}.csv"
+    filename = f"enquiries-{in_zone(utcnow(), zone):%Y%m%d-%H%M}.csv"
     return Response(
         text,
         mimetype="text/csv",

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql import Select
 
+from dit_assistant.clinic_time import day_start
 from dit_assistant.store.audit import audit
 from dit_assistant.store.crypto import EnquiryCipher, InvalidToken, load_cipher
 from dit_assistant.store.database import Database
@@ -69,13 +70,15 @@ class EnquiryRecord:
 
 @dataclass(frozen=True)
 class EnquiryFilter:
-    """Filters of the list and the export; dates are UTC days, both ends included."""
+    """Filters of the list and the export; dates are days in ``zone`` (the clinic's, as staff
+    type them), both ends included."""
 
     status: str | None = None
     priority: bool | None = None
     channel: str | None = None
     created_from: date | None = None
     created_to: date | None = None
+    zone: tzinfo = timezone.utc
 
     def apply(self, statement: Select) -> Select:
         if self.status:
@@ -85,12 +88,11 @@ class EnquiryFilter:
         if self.channel:
             statement = statement.where(Enquiry.channel == self.channel)
         if self.created_from:
-            start = datetime.combine(self.created_from, time.min, tzinfo=timezone.utc)
-            statement = statement.where(Enquiry.created_at >= start)
-        if self.created_to:
-            end = datetime.combine(
-                self.created_to + timedelta(days=1), time.min, tzinfo=timezone.utc
+            statement = statement.where(
+                Enquiry.created_at >= day_start(self.created_from, self.zone)
             )
+        if self.created_to:
+            end = day_start(self.created_to + timedelta(days=1), self.zone)
             statement = statement.where(Enquiry.created_at < end)
         return statement
 
@@ -99,7 +101,7 @@ class EnquiryFilter:
         parts = [
             f"{name}={value}"
             for name, value in vars(self).items()
-            if value is not None and value != ""
+            if value is not None and value != "" and name != "zone"
         ]
         return ", ".join(parts) or "all"
 
