@@ -27,6 +27,7 @@ from dit_assistant.store.models import (
     UnansweredQuestion,
     utcnow,
 )
+from dit_assistant.store.tally import add_count
 
 logger = logging.getLogger(__name__)
 
@@ -250,6 +251,11 @@ def set_status(database: Database, reference: str, status: str, staff_user: str)
         previous, now = row.status, utcnow()
         row.status, row.status_changed_at, row.updated_at = status, now, now
         audit(session, "status_changed", reference, staff_user, f"{previous} -> {status}")
+        add_count(session, "enquiry", "reopened" if status == "new" else status, row.channel)
+        if status == "contacted" and row.first_contacted_at is None:
+            row.first_contacted_at = now
+            waited = max(0, int((now - row.created_at).total_seconds()))
+            add_count(session, "first_contact", channel=row.channel, seconds=waited)
     return True
 
 
@@ -273,15 +279,22 @@ def add_note(
 
 
 def delete_enquiry(
-    database: Database, reference: str, staff_user: str, reason: str = "on request"
+    database: Database,
+    reference: str,
+    staff_user: str,
+    reason: str = "on request",
+    purged: bool = False,
 ) -> None:
-    """Erase one person's enquiry and its notes; the audit row keeps only the reference."""
+    """Erase one person's enquiry and its notes; the audit row keeps only the reference.
+    ``purged``: deleted at the end of its retention period rather than on request."""
     with database.session() as session:
         row = _find(session, reference)
         session.execute(delete(EnquiryNote).where(EnquiryNote.enquiry_id == row.id))
         session.execute(delete(EnquiryNotification).where(EnquiryNotification.enquiry_id == row.id))
         session.execute(delete(Enquiry).where(Enquiry.id == row.id))
         audit(session, "deleted", reference, staff_user, reason)
+        # What it was counted as (received, contacted...) stays counted; so does this.
+        add_count(session, "enquiry", "purged" if purged else "deleted", row.channel)
 
 
 def expired_references(
@@ -309,7 +322,9 @@ def purge_expired(
     purged = []
     for reference in expired_references(database, retention_days, now):
         try:
-            delete_enquiry(database, reference, staff_user, f"retention {retention_days} days")
+            delete_enquiry(
+                database, reference, staff_user, f"retention {retention_days} days", purged=True
+            )
         except EnquiryNotFound:
             continue  # deleted meanwhile by someone else
         purged.append(reference)
