@@ -1,4 +1,4 @@
-"""CSV export of enquiries, decrypted, safe to open in a spreadsheet.
+"""CSV exports: the enquiries, decrypted, and the statistics; safe to open in a spreadsheet.
 
 Names and free text are typed by the public. A cell such as ``=HYPERLINK(...)`` or
 ``+cmd|' /C calc'!A0`` would run as a formula in Excel or LibreOffice, so every cell that a
@@ -16,6 +16,7 @@ from datetime import datetime, timezone, tzinfo
 
 from dit_assistant.clinic_time import SPREADSHEET, clinic_time, zone_name
 from dit_assistant.store.management import EnquiryRecord
+from dit_assistant.store.statistics import Statistics
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
@@ -79,3 +80,33 @@ def csv_text(records: Iterable[EnquiryRecord], zone: tzinfo = timezone.utc) -> t
     buffer.write("\ufeff")
     count = write_csv(records, buffer, zone)
     return buffer.getvalue(), count
+
+
+STATISTICS_COLUMNS = ("Week starting ({zone})", "Statistic", "Detail", "Channel", "Value")
+
+
+def statistics_csv(stats: Statistics) -> str:
+    """The statistics' figures, one per row: counts, rates and waits by week, never personal data.
+
+    ``Statistic`` is one of ``conversations``, ``messages`` (typed by people),
+    ``answers`` (``Detail``: which answer), ``unknown_answers`` (``default`` or
+    ``out_of_scope``), ``safety_routes`` (the route), ``enquiries`` (received, priority,
+    contacted, closed, reopened, deleted, purged), ``first_contacts``, and for each week over
+    all channels (``Channel`` empty) ``unknown_answer_rate_percent`` and
+    ``first_contact_median_hours``.
+    """
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    writer.writerow([title.format(zone=stats.zone) for title in STATISTICS_COLUMNS])
+    for cell in stats.cells:
+        writer.writerow(
+            [
+                cell.week.isoformat(),
+                safe_cell(cell.statistic),
+                safe_cell(cell.detail),
+                safe_cell(cell.channel),
+                cell.value,
+            ]
+        )
+    return buffer.getvalue()
