@@ -448,6 +448,11 @@ def test_usable_on_a_phone_sized_screen(page, dashboard):
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, "the page scrolls sideways on a phone"
     screenshot(page, "phone")
+    page.goto(dashboard.url("/statistics"))
+    expect(page.get_by_role("img", name="Conversations per week")).to_be_visible()
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, "the statistics page scrolls sideways on a phone"
+    screenshot(page, "phone-statistics")
 
 
 # ----------------------------------------------------------------------------- sessions
