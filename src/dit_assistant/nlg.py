@@ -4,11 +4,17 @@ Rasa's templated generator only knows slot values. This subclass adds the values
 profile, so a response can say ``{clinic_phone}`` or ``{crisis_lines}`` and a clinic changes them
 in its configuration without retraining. It runs inside the Rasa server itself: crisis replies do
 not depend on the action server or the database being up.
+
+Every answer passes through here, so here the staff statistics count the topics people ask
+about (each topic answer by name) and the honest "I don't have an answer" replies, by channel;
+into the Rasa server's tally, in memory, so no reply waits on the database
+(``store/tally.py``). Nothing of the conversation is counted but the answer's name.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 from typing import Any
 
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
@@ -17,6 +23,31 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from dit_assistant.settings import Settings, get_settings
+from dit_assistant.store.tally import Tally, process_tally
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN_ANSWERS = {"utter_default": "default", "utter_out_of_scope": "out_of_scope"}
+"""The honest "I don't have an answer" (see ``bot/actions/unanswered.py``), and its kind."""
+TOPIC_PREFIXES = ("utter_ask_", "utter_route_")
+"""Answers to what people ask about: the FAQ and practical answers, and the routes for people
+DIT may not suit. Not the questions of the forms (``utter_ask_<slot>``), greetings, the enquiry
+form's messages or the crisis replies (those are counted as safety routes)."""
+TOPIC_ANSWERS = frozenset({"utter_human_handoff", "utter_share_difficulty"})
+
+
+def statistic_of(response: str, form_questions: frozenset[str]) -> tuple[str, str] | None:
+    """The statistic an answer counts towards, as (kind, name), or None.
+
+    ``form_questions``: the ``utter_ask_<slot>`` responses, which ask rather than answer.
+    """
+    if response in UNKNOWN_ANSWERS:
+        return "unknown_answer", UNKNOWN_ANSWERS[response]
+    if response in form_questions:
+        return None
+    if response.startswith(TOPIC_PREFIXES) or response in TOPIC_ANSWERS:
+        return "answer", response.removeprefix("utter_")
+    return None
 
 
 class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
@@ -27,9 +58,22 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
         endpoint_config: EndpointConfig | None = None,
         domain: Domain | None = None,
         settings: Settings | None = None,
+        tally: Tally | None = None,
     ) -> None:
-        super().__init__((domain or Domain.empty()).responses)
+        domain = domain or Domain.empty()
+        super().__init__(domain.responses)
         self._clinic_variables = (settings or get_settings()).template_variables()
+        self._tally = tally or process_tally()
+        self._form_questions = frozenset(f"utter_ask_{slot.name}" for slot in domain.slots)
+
+    def _count(self, utter_action: str, tracker: DialogueStateTracker) -> None:
+        try:
+            statistic = statistic_of(utter_action, self._form_questions)
+            if statistic is not None:
+                channel = tracker.get_latest_input_channel() or "unknown"
+                self._tally.add(*statistic, channel=channel)
+        except Exception as error:  # noqa: BLE001 - a statistic never stands in a reply's way
+            logger.error("an answer could not be counted (%s)", type(error).__name__)
 
     async def generate(
         self,
@@ -38,6 +82,7 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
         output_channel: str,
         **kwargs: Any,
     ) -> dict[str, Any] | None:
+        self._count(utter_action, tracker)
         return self.generate_from_slots(
             utter_action, tracker.current_slot_values(), output_channel, **self._variables(kwargs)
         )

@@ -339,15 +339,27 @@ def test_staff_workflow(page, dashboard):
         get_enquiry(dashboard.database, references["ada"])
     assert page.request.get(dashboard.url(f"/enquiries/{references['ada']}")).status == 404
 
-    # Statistics: counts and a server-side chart, no personal data.
+    # Statistics: counts and server-side charts, no personal data; the deleted enquiry still
+    # counts, and the figures download as CSV.
     click_and_wait(page.get_by_role("link", name="Statistics"))
     expect(page.get_by_role("img", name="Enquiries and safety routes per week")).to_be_visible()
-    assert page.locator("figure.chart svg rect").count() == 24  # 12 weeks, 2 series
+    expect(page.get_by_role("img", name="Conversations per week")).to_be_visible()
+    expect(page.get_by_role("img", name="Safety routes per week, by kind")).to_be_visible()
+    assert page.locator("#weekly-chart svg rect").count() == 24  # 12 weeks, 2 series
     assert "telegram" in page.locator("#by-channel").inner_text()
     assert "risk_suicide" in page.locator("#by-route").inner_text()
+    received = page.locator("#by-status tr", has_text="received").inner_text()
+    assert received.split() == ["received", str(len(references))]
     for name in ("Grace Hopper", "Lovelace", "example.org"):
         assert name not in page.content()
     screenshot(page, "statistics")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download these figures as CSV").click()
+    figures = Path(download_info.value.path()).read_text("utf-8-sig")
+    header = next(csv.reader(io.StringIO(figures)))
+    assert header[1:] == ["Statistic", "Detail", "Channel", "Value"]
+    for name in ("Grace Hopper", "Lovelace", "example.org", *references.values()):
+        assert name not in figures
 
     # Log out: the session is gone.
     click_and_wait(page.get_by_role("button", name="Log out"))
@@ -436,6 +448,11 @@ def test_usable_on_a_phone_sized_screen(page, dashboard):
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, "the page scrolls sideways on a phone"
     screenshot(page, "phone")
+    page.goto(dashboard.url("/statistics"))
+    expect(page.get_by_role("img", name="Conversations per week")).to_be_visible()
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, "the statistics page scrolls sideways on a phone"
+    screenshot(page, "phone-statistics")
 
 
 # ----------------------------------------------------------------------------- sessions

@@ -46,6 +46,7 @@ from tests.fixtures.store import (
     raw_dump,
     sqlite_down,
 )
+from tests.fixtures.upgrade import assert_counted_on_upgrade, seed_version_0005
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -78,11 +79,12 @@ def test_migrations_run_up_from_empty_and_back(database_url: str):
         "enquiry_notifications",
         "staff_sessions",
         "conversation_events",
+        "statistic_counts",
     }
     assert expected <= tables
     with database.engine.connect() as connection:
         assert (
-            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
+            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0007"
         )
     with database.engine.begin() as connection:
         config = alembic_config(database_url)
@@ -91,6 +93,11 @@ def test_migrations_run_up_from_empty_and_back(database_url: str):
     assert set(inspect(database.engine).get_table_names()) <= {"alembic_version"}
     database.migrate()
     assert expected <= set(inspect(database.engine).get_table_names())
+
+
+def test_the_upgrade_counts_the_enquiry_statistics_already_stored(database_url: str):
+    seed_version_0005(database_url)
+    assert_counted_on_upgrade(open_database(database_url))
 
 
 def test_safety_events_are_kept_alongside_enquiries(database: Database):

@@ -37,7 +37,9 @@ that syntax, so it cannot simply be switched off; instead each channel hands its
   after the turn's replies.
 
 It sits in the channel layer because every way in goes through ``dit_assistant.channels`` and
-the NLU pipeline (``bot/config.yml``) stays as trained.
+the NLU pipeline (``bot/config.yml``) stays as trained. For the same reason the messages it lets
+through are counted here for the staff statistics (conversations, typed messages; by channel
+only, see :mod:`dit_assistant.channels.counting`).
 """
 
 from __future__ import annotations
@@ -64,8 +66,10 @@ from rasa.shared.core.slots import (
 from sanic import Blueprint, Sanic
 
 from dit_assistant.channels.common import offered_buttons
+from dit_assistant.channels.counting import ConversationCounter, counted
 from dit_assistant.safety import SAFETY_ROUTES
 from dit_assistant.settings import Settings, get_settings
+from dit_assistant.store.tally import process_tally
 from dit_assistant.store.tracker_store import conversation_store, conversation_turn
 
 logger = logging.getLogger(__name__)
@@ -231,7 +235,10 @@ class MessageGate:
     """
 
     def __init__(self, on_new_message: Handler, settings: Settings | None = None) -> None:
-        self._on_new_message = on_new_message
+        self.conversations = ConversationCounter(
+            process_tally(), self._session_minutes, automatic=ALWAYS_ALLOWED
+        )
+        self._on_new_message = counted(on_new_message, self.conversations)
         self._settings = settings
         self._app: Sanic | None = None
         # The limiter keeps only a weak reference to its storage: the gate holds the storage.
@@ -249,8 +256,20 @@ class MessageGate:
         async def _remember_app(app: Sanic, _loop: Any) -> None:
             self._app = app
             apply_request_limits(app, self.settings)
+            process_tally().start()  # the statistics this server counts reach the database
+
+        @blueprint.listener("after_server_stop")
+        async def _write_statistics(_app: Sanic, _loop: Any) -> None:
+            process_tally().stop()
 
         return self
+
+    def _session_minutes(self) -> float | None:
+        """The domain's ``session_expiration_time``: the silence after which a person writing
+        again starts a new conversation."""
+        config = getattr(getattr(self.agent, "domain", None), "session_config", None)
+        minutes = getattr(config, "session_expiration_time", None)
+        return float(minutes) if isinstance(minutes, int | float) else None
 
     @property
     def agent(self) -> Any:

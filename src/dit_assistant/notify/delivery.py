@@ -31,10 +31,11 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select, update
 
+from dit_assistant.clinic_time import clinic_date, clinic_time, day_start
 from dit_assistant.notify import messages, transport, wakeup
 from dit_assistant.settings import Settings, get_settings
 from dit_assistant.store.audit import audit
@@ -156,7 +157,9 @@ def deliver_due(
                 target,
                 type(error).__name__,
                 attempts,
-                f"tried again at {retry:%H:%M} UTC" if retry else "retries used up",
+                f"tried again at {clinic_time(retry, settings.zone)}"
+                if retry
+                else "retries used up",
             )
     return DeliveryResult(sent=sent, failed=failed)
 
@@ -228,8 +231,7 @@ def _aware(value: datetime | str | None) -> datetime | None:
 
 
 def _clinic_day_start(settings: Settings, now: datetime) -> datetime:
-    local = now.astimezone(settings.zone)
-    return datetime.combine(local.date(), time.min, tzinfo=settings.zone)
+    return day_start(clinic_date(now, settings.zone), settings.zone)
 
 
 def digest_due(database: Database, settings: Settings, now: datetime | None = None) -> bool:

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
+from dit_assistant.clinic_time import LONG, clinic_time, in_zone
 from dit_assistant.settings import Settings
 
 SIGNATURE_HEADER = "X-DIT-Signature"
@@ -55,12 +55,6 @@ def enquiry_url(settings: Settings, reference: str) -> str:
     return f"{settings.dashboard_url}/enquiries/{quote(reference, safe='')}"
 
 
-def local_time(when: datetime, zone: ZoneInfo) -> str:
-    """``Tuesday 3 March 2026, 14:05 GMT``: how a person reads a time, in the clinic's zone."""
-    local = when.astimezone(zone)
-    return f"{local:%A} {local.day} {local:%B %Y, %H:%M} {local.tzname()}"
-
-
 def notice_subject(notice: Notice) -> str:
     if notice.priority:
         return f"PRIORITY: new enquiry {notice.reference} (safety route in the conversation)"
@@ -80,7 +74,7 @@ def notice_text(notice: Notice, settings: Settings) -> str:
             f"Reference: {notice.reference}",
             f"Priority:  {priority}",
             f"Channel:   {notice.channel}",
-            f"Received:  {local_time(notice.received_at, settings.zone)}",
+            f"Received:  {clinic_time(notice.received_at, settings.zone, LONG)}",
             "",
             f"Open it in the dashboard: {enquiry_url(settings, notice.reference)}",
             "",
@@ -118,7 +112,7 @@ def notice_payload(notice: Notice, settings: Settings) -> dict[str, object]:
         "reference": notice.reference,
         "channel": notice.channel,
         "priority": notice.priority,
-        "received_at": notice.received_at.astimezone(settings.zone).isoformat(),
+        "received_at": in_zone(notice.received_at, settings.zone).isoformat(),
         "url": enquiry_url(settings, notice.reference),
     }
 
@@ -140,7 +134,7 @@ def age(delta: timedelta) -> str:
 
 
 def digest_subject(digest: Digest, settings: Settings) -> str:
-    day = digest.now.astimezone(settings.zone)
+    day = in_zone(digest.now, settings.zone)
     return f"Enquiries on {day.day} {day:%B %Y}: {digest.counts.get('new', 0)} not yet contacted"
 
 
@@ -148,12 +142,13 @@ def digest_text(digest: Digest, settings: Settings) -> str:
     counts = digest.counts
     oldest = (
         f"{age(digest.now - digest.oldest_new_at)} (received "
-        f"{local_time(digest.oldest_new_at, settings.zone)})"
+        f"{clinic_time(digest.oldest_new_at, settings.zone, LONG)})"
         if digest.oldest_new_at
         else "none: every enquiry has been contacted"
     )
     lines = [
-        f"Enquiries at {settings.clinic.name}, as of {local_time(digest.now, settings.zone)}:",
+        f"Enquiries at {settings.clinic.name}, "
+        f"as of {clinic_time(digest.now, settings.zone, LONG)}:",
         "",
         f"Not yet contacted (new): {counts.get('new', 0)}, of which priority: "
         f"{digest.priority_new}",

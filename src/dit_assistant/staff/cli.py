@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from dit_assistant.clinic_time import clinic_time
 from dit_assistant.log_privacy import install as redact_logs
 from dit_assistant.notify import delivery
 from dit_assistant.settings import ConfigurationError, Settings, get_settings
@@ -105,8 +106,16 @@ def _filter_options(function: F) -> F:
             help="only enquiries with (yes) or without (no) a safety route",
         ),
         click.option("--channel", help="only this channel, e.g. rest, socketio, telegram"),
-        click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="received on or after"),
-        click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="received on or before"),
+        click.option(
+            "--since",
+            type=click.DateTime(["%Y-%m-%d"]),
+            help="received on or after this day (the clinic's time zone)",
+        ),
+        click.option(
+            "--until",
+            type=click.DateTime(["%Y-%m-%d"]),
+            help="received on or before this day (the clinic's time zone)",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -114,23 +123,27 @@ def _filter_options(function: F) -> F:
 
 
 def _filters(
+    zone: tzinfo,
     status: str | None,
     priority: str | None,
     channel: str | None,
     since: datetime | None,
     until: datetime | None,
 ) -> management.EnquiryFilter:
+    """The filter options; ``--since`` and ``--until`` are days of the clinic's time zone."""
     return management.EnquiryFilter(
         status=status,
         priority=None if priority is None else priority == "yes",
         channel=channel,
         created_from=_date(since),
         created_to=_date(until),
+        zone=zone,
     )
 
 
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+def _when(value: datetime | None, zone: tzinfo) -> str:
+    """A stored (UTC) time in the clinic's time zone: ``2026-07-01 00:30 BST``."""
+    return clinic_time(value, zone) or "-"
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -169,14 +182,15 @@ pass_context = click.make_pass_decorator(Context)
 @_friendly_errors
 def list_command(ctx: Context, limit: int, **filters: Any) -> None:
     """List enquiries, newest first (references and statuses only, no personal data)."""
-    rows = management.list_summaries(ctx.database, _filters(**filters), limit=limit)
+    zone = ctx.settings.zone
+    rows = management.list_summaries(ctx.database, _filters(zone, **filters), limit=limit)
     if not rows:
         click.echo("No enquiries.")
         return
-    click.echo(f"{'REFERENCE':<11} {'RECEIVED (UTC)':<17} {'STATUS':<10} PRIORITY  CHANNEL   BY")
+    click.echo(f"{'REFERENCE':<11} {'RECEIVED':<22} {'STATUS':<10} PRIORITY  CHANNEL   BY")
     for row in rows:
         click.echo(
-            f"{row.reference:<11} {_when(row.created_at):<17} {row.status:<10} "
+            f"{row.reference:<11} {_when(row.created_at, zone):<22} {row.status:<10} "
             f"{'yes' if row.priority else 'no':<9} {row.channel:<9} {row.contact_method}"
         )
 
@@ -188,21 +202,22 @@ def list_command(ctx: Context, limit: int, **filters: Any) -> None:
 def show(ctx: Context, reference: str) -> None:
     """Show one enquiry with its personal data and notes (the look is audited)."""
     record = management.get_enquiry(ctx.database, reference, viewed_by=ctx.staff_user)
+    zone = ctx.settings.zone
     lines = [
         ("Reference", record.reference),
-        ("Status", f"{record.status} (since {_when(record.status_changed_at)} UTC)"),
+        ("Status", f"{record.status} (since {_when(record.status_changed_at, zone)})"),
         ("Priority", "yes: the conversation included a safety route" if record.priority else "no"),
-        ("Received", f"{_when(record.created_at)} UTC via {record.channel}"),
+        ("Received", f"{_when(record.created_at, zone)} via {record.channel}"),
         ("Name", record.preferred_name),
         ("Contact by", f"{record.contact_method}: {record.contact_detail}"),
         ("Best times", record.best_times or "-"),
         ("Help with", record.help_with or "-"),
-        ("Consent", f"{_when(record.consent_at)} UTC, notice {record.privacy_notice_version}"),
+        ("Consent", f"{_when(record.consent_at, zone)}, notice {record.privacy_notice_version}"),
     ]
     for label, value in lines:
         click.echo(f"{label + ':':<12} {value}")
     for note in record.notes:
-        click.echo(f"Note {_when(note.created_at)} {note.author}: {note.text}")
+        click.echo(f"Note {_when(note.created_at, zone)} {note.author}: {note.text}")
 
 
 @cli.command("set-status")
@@ -239,9 +254,9 @@ def export(ctx: Context, file: Path, force: bool, **filters: Any) -> None:
     """Export enquiries with personal data to a CSV file readable only by you (mode 600)."""
     from dit_assistant.staff.export import csv_text
 
-    chosen = _filters(**filters)
+    chosen = _filters(ctx.settings.zone, **filters)
     records = management.list_enquiries(ctx.database, chosen, with_notes=True)
-    text, count = csv_text(records)
+    text, count = csv_text(records, ctx.settings.zone)
     flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
     try:
         descriptor = os.open(file, flags, 0o600)
@@ -302,9 +317,10 @@ def purge(ctx: Context, dry_run: bool) -> None:
 @_friendly_errors
 def audit_command(ctx: Context, limit: int) -> None:
     """Show the latest audit entries (who did what to which reference, and when)."""
+    zone = ctx.settings.zone
     for entry in audit.recent_audit(ctx.database, limit):
         click.echo(
-            f"{_when(entry.occurred_at)}  {entry.action:<15} {entry.reference or '-':<11} "
+            f"{_when(entry.occurred_at, zone)}  {entry.action:<15} {entry.reference or '-':<11} "
             f"{entry.staff_user or 'system'}{'  ' + entry.detail if entry.detail else ''}"
         )
 

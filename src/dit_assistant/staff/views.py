@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
@@ -24,13 +24,20 @@ from flask import (
     url_for,
 )
 
-from dit_assistant.staff.charts import weekly_chart
-from dit_assistant.staff.export import csv_text
+from dit_assistant.clinic_time import clinic_time, in_zone, zone_name
+from dit_assistant.notify.messages import age
+from dit_assistant.staff.charts import (
+    conversations_chart,
+    ranked_chart,
+    routes_chart,
+    weekly_chart,
+)
+from dit_assistant.staff.export import csv_text, statistics_csv
 from dit_assistant.staff.web import Dashboard
 from dit_assistant.store import accounts, management, unanswered
 from dit_assistant.store.enquiries import REFERENCE_ALPHABET, REFERENCE_PREFIX
 from dit_assistant.store.models import STATUSES, utcnow
-from dit_assistant.store.statistics import weekly_statistics
+from dit_assistant.store.statistics import Statistics, weekly_statistics
 
 logger = logging.getLogger(__name__)
 
@@ -51,12 +58,18 @@ def dashboard() -> Dashboard:
 
 @blueprint.app_template_filter("when")
 def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+    """A stored (UTC) time in the clinic's time zone, e.g. ``2026-07-01 00:30 BST``."""
+    return clinic_time(value, dashboard().settings.zone)
 
 
 @blueprint.app_context_processor
 def _template_globals() -> dict[str, Any]:
-    return {"clinic_name": dashboard().settings.clinic.name, "statuses": STATUSES}
+    settings = dashboard().settings
+    return {
+        "clinic_name": settings.clinic.name,
+        "clinic_zone": zone_name(settings.zone),
+        "statuses": STATUSES,
+    }
 
 
 @blueprint.before_app_request
@@ -223,6 +236,7 @@ def _filters() -> management.EnquiryFilter:
         channel=request.args.get("channel", "").strip() or None,
         created_from=_parse_date("from"),
         created_to=_parse_date("to"),
+        zone=dashboard().settings.zone,
     )
 
 
@@ -329,9 +343,10 @@ def export() -> Response:
     state = dashboard()
     filters = _filters()
     records = management.list_enquiries(state.database, filters, state.cipher, with_notes=True)
-    text, count = csv_text(records)
+    zone = state.settings.zone
+    text, count = csv_text(records, zone)
     management.record_export(state.database, count, g.staff.username, filters)
-    filename = f"enquiries-{utcnow():%Y%m%d-%H%M}.csv"
+    filename = f"enquiries-{in_zone(utcnow(), zone):%Y%m%d-%H%M}.csv"
     return Response(
         text,
         mimetype="text/csv",
@@ -340,12 +355,58 @@ def export() -> Response:
 
 
 # ------------------------------------------------------------------------------- statistics
+WEEK_CHOICES = (4, 12, 26, 52)
+DEFAULT_WEEKS = 12
+
+
+@blueprint.app_template_filter("percent")
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
+@blueprint.app_template_filter("duration")
+def _duration(value: timedelta | None) -> str:
+    return "—" if value is None else age(value)
+
+
+def _weeks() -> int:
+    raw = request.args.get("weeks", "")
+    return int(raw) if raw.isdigit() and int(raw) in WEEK_CHOICES else DEFAULT_WEEKS
+
+
+def _statistics() -> Statistics:
+    state = dashboard()
+    return weekly_statistics(state.database, _weeks(), state.clock(), state.settings.zone)
+
+
 @blueprint.get("/statistics")
 @login_required
 def statistics() -> Any:
-    stats = weekly_statistics(dashboard().database)
+    stats = _statistics()
     return render_template(
-        "statistics.html", active="statistics", stats=stats, chart=weekly_chart(stats.weeks)
+        "statistics.html",
+        active="statistics",
+        stats=stats,
+        week_choices=WEEK_CHOICES,
+        weeks=len(stats.weeks),
+        conversations_chart=conversations_chart(stats.weeks),
+        chart=weekly_chart(stats.weeks),
+        routes_chart=routes_chart(stats.weeks, stats.routes),
+        topics_chart=ranked_chart(stats.topics),
+    )
+
+
+@blueprint.get("/statistics.csv")
+@login_required
+def statistics_export() -> Response:
+    """The statistics' figures as CSV: counts only, no personal data, so no audit entry."""
+    stats = _statistics()
+    first, last = stats.weeks[0].starts, stats.weeks[-1].starts
+    filename = f"statistics-{first:%Y%m%d}-{last:%Y%m%d}.csv"
+    return Response(
+        statistics_csv(stats),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 

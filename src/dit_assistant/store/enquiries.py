@@ -29,6 +29,7 @@ from dit_assistant.store.crypto import EnquiryCipher, InvalidToken
 from dit_assistant.store.database import Database, open_database
 from dit_assistant.store.models import CONTACT_METHODS, Enquiry, EnquiryNotification, utcnow
 from dit_assistant.store.spool import Spool, default_spool
+from dit_assistant.store.tally import add_count
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +159,9 @@ def _add(session: Session, cipher: EnquiryCipher, record: dict[str, Any], how: s
         )
     )
     audit(session, "received", record["reference"], detail=f"{how}; channel {record['channel']}")
+    add_count(session, "enquiry", "received", record["channel"], at=created_at)
+    if record["priority"]:
+        add_count(session, "enquiry", "priority", record["channel"], at=created_at)
 
 
 def _stored_submission(session: Session, reference: str) -> str | None:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql import Select
 
+from dit_assistant.clinic_time import day_start
 from dit_assistant.store.audit import audit
 from dit_assistant.store.crypto import EnquiryCipher, InvalidToken, load_cipher
 from dit_assistant.store.database import Database
@@ -27,6 +28,7 @@ from dit_assistant.store.models import (
     UnansweredQuestion,
     utcnow,
 )
+from dit_assistant.store.tally import add_count
 
 logger = logging.getLogger(__name__)
 
@@ -70,13 +72,15 @@ class EnquiryRecord:
 
 @dataclass(frozen=True)
 class EnquiryFilter:
-    """Filters of the list and the export; dates are UTC days, both ends included."""
+    """Filters of the list and the export; dates are days in ``zone`` (the clinic's, as staff
+    type them), both ends included."""
 
     status: str | None = None
     priority: bool | None = None
     channel: str | None = None
     created_from: date | None = None
     created_to: date | None = None
+    zone: tzinfo = timezone.utc
 
     def apply(self, statement: Select) -> Select:
         if self.status:
@@ -86,12 +90,11 @@ class EnquiryFilter:
         if self.channel:
             statement = statement.where(Enquiry.channel == self.channel)
         if self.created_from:
-            start = datetime.combine(self.created_from, time.min, tzinfo=timezone.utc)
-            statement = statement.where(Enquiry.created_at >= start)
-        if self.created_to:
-            end = datetime.combine(
-                self.created_to + timedelta(days=1), time.min, tzinfo=timezone.utc
+            statement = statement.where(
+                Enquiry.created_at >= day_start(self.created_from, self.zone)
             )
+        if self.created_to:
+            end = day_start(self.created_to + timedelta(days=1), self.zone)
             statement = statement.where(Enquiry.created_at < end)
         return statement
 
@@ -100,7 +103,7 @@ class EnquiryFilter:
         parts = [
             f"{name}={value}"
             for name, value in vars(self).items()
-            if value is not None and value != ""
+            if value is not None and value != "" and name != "zone"
         ]
         return ", ".join(parts) or "all"
 
@@ -249,6 +252,11 @@ def set_status(database: Database, reference: str, status: str, staff_user: str)
         previous, now = row.status, utcnow()
         row.status, row.status_changed_at, row.updated_at = status, now, now
         audit(session, "status_changed", reference, staff_user, f"{previous} -> {status}")
+        add_count(session, "enquiry", "reopened" if status == "new" else status, row.channel)
+        if status == "contacted" and row.first_contacted_at is None:
+            row.first_contacted_at = now
+            waited = max(0, int((now - row.created_at).total_seconds()))
+            add_count(session, "first_contact", channel=row.channel, seconds=waited)
     return True
 
 
@@ -272,15 +280,22 @@ def add_note(
 
 
 def delete_enquiry(
-    database: Database, reference: str, staff_user: str, reason: str = "on request"
+    database: Database,
+    reference: str,
+    staff_user: str,
+    reason: str = "on request",
+    purged: bool = False,
 ) -> None:
-    """Erase one person's enquiry and its notes; the audit row keeps only the reference."""
+    """Erase one person's enquiry and its notes; the audit row keeps only the reference.
+    ``purged``: deleted at the end of its retention period rather than on request."""
     with database.session() as session:
         row = _find(session, reference)
         session.execute(delete(EnquiryNote).where(EnquiryNote.enquiry_id == row.id))
         session.execute(delete(EnquiryNotification).where(EnquiryNotification.enquiry_id == row.id))
         session.execute(delete(Enquiry).where(Enquiry.id == row.id))
         audit(session, "deleted", reference, staff_user, reason)
+        # What it was counted as (received, contacted...) stays counted; so does this.
+        add_count(session, "enquiry", "purged" if purged else "deleted", row.channel)
 
 
 def expired_references(
@@ -308,7 +323,9 @@ def purge_expired(
     purged = []
     for reference in expired_references(database, retention_days, now):
         try:
-            delete_enquiry(database, reference, staff_user, f"retention {retention_days} days")
+            delete_enquiry(
+                database, reference, staff_user, f"retention {retention_days} days", purged=True
+            )
         except EnquiryNotFound:
             continue  # deleted meanwhile by someone else
         purged.append(reference)

@@ -39,6 +39,18 @@ understood as outside what the assistant covers (``utter_out_of_scope``)."""
 CONTACT_METHODS = ("phone", "email", "text")
 NOTIFICATION_TARGETS = ("email", "webhook")
 NOTIFICATION_STATES = ("pending", "sent", "failed")
+STATISTIC_KINDS = (
+    "conversation",
+    "message",
+    "answer",
+    "unknown_answer",
+    "enquiry",
+    "first_contact",
+)
+"""What ``statistic_counts`` counts (see ``store/tally.py``): conversations and the messages
+people typed, by channel; answers given, by answer; "I don't have an answer" replies, by which
+one; enquiry events (received, priority, contacted, closed, reopened, deleted, purged); and each
+enquiry's wait for its first contact."""
 
 
 def utcnow() -> datetime:
@@ -86,6 +98,28 @@ class SafetyEvent(Base):
     channel: Mapped[str] = Column(String(40), nullable=False)
 
 
+class StatisticCount(Base):
+    """Something counted when it happened, for the staff statistics: never personal data.
+
+    Each row adds ``count`` to one statistic (``kind``, and ``name``: which answer, which
+    enquiry event) for one channel, in the clinic's hour starting at ``period_start`` (UTC).
+    Rows are only ever added, never changed or derived from other tables, so the statistics
+    stay as they were when the enquiries they counted are deleted or purged. No message text,
+    sender id, reference or anything else that could identify a person; ``seconds`` holds an
+    enquiry's wait for its first contact (``first_contact`` rows only).
+    """
+
+    __tablename__ = "statistic_counts"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    period_start: Mapped[datetime] = Column(UTCDateTime, nullable=False, index=True)
+    kind: Mapped[str] = Column(String(30), nullable=False)
+    name: Mapped[str] = Column(String(60), nullable=False, default="")
+    channel: Mapped[str] = Column(String(40), nullable=False, default="")
+    count: Mapped[int] = Column(Integer, nullable=False, default=1)
+    seconds: Mapped[int | None] = Column(Integer, nullable=True)
+
+
 class Enquiry(Base):
     """One person's request to be contacted by the clinic.
 
@@ -120,6 +154,8 @@ class Enquiry(Base):
     created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
     updated_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
     status_changed_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    first_contacted_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
+    """When staff first marked it contacted: the end of its wait for first contact."""
 
     notes: Mapped[list[EnquiryNote]] = relationship(
         "EnquiryNote",

@@ -6,9 +6,10 @@ The action server records each message that got the honest "I don't have an answ
 (hidden from the default list, kept until retention) or delete it.
 
 What is kept is deliberately unlinked from the person: the text with contact details removed
-(``dit_assistant.redaction``), encrypted like enquiries; the day (not the time), the channel,
-which reply it got and the topic the classifier leaned towards. No sender id, conversation or
-enquiry. Logs and audit rows carry counts and group keys, never the text.
+(``dit_assistant.redaction``), encrypted like enquiries; the day in the clinic's time zone (not
+the time), the channel, which reply it got and the topic the classifier leaned towards. No
+sender id, conversation or enquiry. Logs and audit rows carry counts and group keys, never the
+text.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 
+from dit_assistant.clinic_time import clinic_date
 from dit_assistant.redaction import scrub
+from dit_assistant.settings import get_settings
 from dit_assistant.similarity import SIMILARITY_THRESHOLD, group_texts, normalise
 from dit_assistant.store.audit import audit
 from dit_assistant.store.crypto import EnquiryCipher, InvalidToken, load_cipher
@@ -126,7 +129,7 @@ def record_unanswered(
     with database.session() as session:
         session.add(
             UnansweredQuestion(
-                received_on=today or utcnow().date(),
+                received_on=today or clinic_today(),
                 channel=(channel or "unknown")[:40],
                 reply=reply,
                 nearest_intent=(nearest_intent or None) and nearest_intent[:60],
@@ -270,8 +273,13 @@ def delete_questions(database: Database, ids: Iterable[int], staff_user: str) ->
     return deleted
 
 
+def clinic_today() -> date:
+    """Today in the clinic's time zone: the day staff see a question was asked."""
+    return clinic_date(utcnow(), get_settings().zone)
+
+
 def _cutoff(retention_days: int, today: date | None) -> date:
-    return (today or utcnow().date()) - timedelta(days=retention_days)
+    return (today or clinic_today()) - timedelta(days=retention_days)
 
 
 def expired_count(database: Database, retention_days: int, today: date | None = None) -> int:
