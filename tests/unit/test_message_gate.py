@@ -32,7 +32,7 @@ from dit_assistant.channels.guard import (
 )
 from dit_assistant.channels.rest import caller_admitted, is_json_request, read_message, readiness
 from dit_assistant.serve import BOT_DIR
-from dit_assistant.settings import Settings
+from dit_assistant.settings import Service, Settings
 from dit_assistant.store import open_database, tracker_store
 from dit_assistant.store.crypto import EnquiryCipher, generate_key
 from dit_assistant.store.tracker_store import EncryptedTrackerStore
@@ -173,7 +173,13 @@ def test_gate_without_a_conversation_allows_only_greet(settings):
     assert recorder.received == ["/greet", "request_appointment"]
 
 
+def _with_a_local_service(settings: Settings) -> Settings:
+    cafe = Service("Example Borough crisis cafe", "open 6pm to 11pm daily, call 020 7946 0999")
+    return replace(settings, clinic=replace(settings.clinic, local_services=(cafe,)))
+
+
 def test_long_messages_get_a_kind_reply_and_never_reach_the_bot(settings):
+    settings = _with_a_local_service(settings)
     limited = replace(settings, max_message_chars=50)
     gate, recorder = _gate(limited)
     assert _send(gate, "x" * 50) == []
@@ -183,6 +189,17 @@ def test_long_messages_get_a_kind_reply_and_never_reach_the_bot(settings):
     text = replies[0]["text"]
     assert text.startswith("That message is too long for me to read.")
     assert settings.clinic.phone in text and settings.clinic.email in text
+    _says_where_to_get_help_now(settings, text)
+
+
+def _says_where_to_get_help_now(settings, text):
+    # A long message the gate will not read may be someone in crisis: the emergency route, every
+    # crisis line of the region and the clinic's own local services, as the crisis replies say.
+    assert settings.helplines.emergency in text
+    services = [*settings.helplines.helplines, *settings.clinic.local_services]
+    assert services and settings.clinic.local_services
+    for service in services:
+        assert service.as_line() in text
 
 
 def test_lone_surrogates_reach_the_bot_as_replacement_characters(settings):
@@ -219,6 +236,7 @@ def test_rest_callers_cannot_choose_the_input_channel():
 
 
 def test_a_sender_over_the_rate_limit_gets_the_crisis_lines_and_is_not_processed(settings):
+    settings = _with_a_local_service(settings)
     limited = replace(settings, max_messages_per_minute=3)
     gate, recorder = _gate(limited)
     time.sleep(0.1)  # the storage's own timer thread no longer holds it...
@@ -231,8 +249,7 @@ def test_a_sender_over_the_rate_limit_gets_the_crisis_lines_and_is_not_processed
     text = replies[0]["text"]
     assert text.startswith("You're sending messages faster than I can read them")
     assert settings.helplines.emergency in text
-    for service in settings.helplines.helplines:
-        assert service.name in text
+    _says_where_to_get_help_now(settings, text)
     assert settings.clinic.phone in text
 
 

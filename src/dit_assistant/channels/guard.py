@@ -6,9 +6,9 @@ included, even when words follow the intent ("/greet{ } I want to kill myself").
 that syntax, so it cannot simply be switched off; instead each channel hands its messages to
 :class:`MessageGate`, which:
 
-- answers a message longer than ``MAX_MESSAGE_CHARS`` with a kind reply and processes nothing:
-  the classifier's time grows with the text, and one huge message would hold up every other
-  person's reply, crisis replies included;
+- answers a message longer than ``MAX_MESSAGE_CHARS`` with a kind reply that also says where
+  to get help now, and processes nothing: the classifier's time grows with the text, and one
+  huge message would hold up every other person's reply, crisis replies included;
 - answers a sender's messages beyond ``MAX_MESSAGES_PER_MINUTE`` (a moving window, the
   ``limits`` library) with a kind reply that carries the emergency route and the crisis lines,
   and processes nothing: a script flooding the server cannot hold up anyone else, and a person
@@ -125,21 +125,29 @@ class NamespacedOutput(OutputChannel):
         await self.inner.send_text_message(self.platform_id(recipient_id), text, **kwargs)
 
 
+def help_now(settings: Settings) -> str:
+    """Where to get help now: the emergency route, the region's crisis lines and the clinic's
+    own local services, as the crisis replies list them (``{crisis_lines}``)."""
+    variables = settings.template_variables()
+    return f"If you need help now, {settings.helplines.emergency}.\n{variables['crisis_lines']}"
+
+
 def too_long_reply(settings: Settings) -> str:
+    """A message the gate will not read may still be someone pouring out what is wrong: the
+    reply says where to get help now, as the crisis replies do."""
     clinic = settings.clinic
     return (
         "That message is too long for me to read. Please send a shorter one, "
-        f"or call {clinic.phone} or email {clinic.email}."
+        f"or call {clinic.phone} or email {clinic.email}.\n{help_now(settings)}"
     )
 
 
 def too_fast_reply(settings: Settings) -> str:
-    clinic, helplines = settings.clinic, settings.helplines
-    lines = "\n".join(f"• {service.as_line()}" for service in helplines.helplines)
+    clinic = settings.clinic
     return (
         "You're sending messages faster than I can read them, so I've paused for a moment. "
         "Please wait a minute, then send your message again.\n"
-        f"If you need help now, {helplines.emergency}.\n{lines}\n"
+        f"{help_now(settings)}\n"
         f"You can also call {clinic.phone} or email {clinic.email}."
     )
 
