@@ -40,6 +40,12 @@ DEFAULT_DASHBOARD_SESSION_HOURS = 12
 DEFAULT_DASHBOARD_IDLE_MINUTES = 30
 """A dashboard session ends after this long without a request."""
 DEFAULT_ACTION_PORT = 5055
+DEFAULT_ACTION_DB_TIMEOUT_S = 2
+"""Seconds the action server's database work may wait for a connection and, on PostgreSQL, for
+one statement; then the enquiry goes to the spool (a statistic is dropped)."""
+DEFAULT_ACTION_DB_RETRY_AFTER_S = 30
+"""After a database failure, the action server leaves the database alone this long (enquiries go
+straight to the spool), then tries it again with one call."""
 DEFAULT_TIMEZONE = "Europe/London"
 DEFAULT_SMTP_PORT = 587
 DEFAULT_DIGEST_HOUR = 8
@@ -353,6 +359,12 @@ class Settings:
     """``MAX_REQUEST_BYTES``: larger request bodies are refused (413) before they are read."""
     max_messages_per_minute: int = DEFAULT_MAX_MESSAGES_PER_MINUTE
     """``MAX_MESSAGES_PER_MINUTE``: per sender; more get a kind reply and are not processed."""
+    action_db_timeout_s: int = DEFAULT_ACTION_DB_TIMEOUT_S
+    """``ACTION_DB_TIMEOUT_S``: the action server's wait for a database connection and (on
+    PostgreSQL) for one statement."""
+    action_db_retry_after_s: int = DEFAULT_ACTION_DB_RETRY_AFTER_S
+    """``ACTION_DB_RETRY_AFTER_S``: after a database failure the action server skips the
+    database this long, then tries one call."""
     log_level: str = "INFO"
     """``LOG_LEVEL`` of the servers ``make run`` starts; content is redacted at every level."""
     timezone: str = DEFAULT_TIMEZONE
@@ -640,6 +652,14 @@ def _store_settings(env: dict[str, str], raw_profile: dict[str, Any]) -> dict[st
         ),
         "action_port": _positive_int(
             env.get("ACTION_PORT") or DEFAULT_ACTION_PORT, "ACTION_PORT", 65535
+        ),
+        "action_db_timeout_s": _positive_int(
+            env.get("ACTION_DB_TIMEOUT_S") or DEFAULT_ACTION_DB_TIMEOUT_S, "ACTION_DB_TIMEOUT_S", 60
+        ),
+        "action_db_retry_after_s": _positive_int(
+            env.get("ACTION_DB_RETRY_AFTER_S") or DEFAULT_ACTION_DB_RETRY_AFTER_S,
+            "ACTION_DB_RETRY_AFTER_S",
+            3600,
         ),
         "dashboard_secret_key": (env.get("DASHBOARD_SECRET_KEY") or "").strip() or None,
         "dashboard_secure_cookies": secure_cookies,
