@@ -3,14 +3,14 @@ timeout and a circuit breaker, so a database that is down or hangs never holds u
 actions, and an enquiry still reaches the spool.
 
 "Down" here is a socket that accepts connections and never answers, as a firewalled or hung
-PostgreSQL server looks to its clients: a listening socket in this process, never accepted.
+PostgreSQL server looks to its clients: a listening socket in this process, never accepted
+(``tests.fixtures.services.blackhole_postgres``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +28,7 @@ from dit_assistant.store import open_database
 from dit_assistant.store.breaker import CLOSED, OPEN, TRIAL, CircuitBreaker
 from dit_assistant.store.database import CONNECT_TIMEOUT_S, engine_options
 from dit_assistant.store.spool import default_spool
+from tests.fixtures.services import blackhole_postgres
 from tests.fixtures.store import NAME, PERSONAL, REFERENCE, count_rows, draft
 from tests.fixtures.trackers import domain, tracker
 
@@ -43,24 +44,15 @@ def fresh_store() -> Iterator[None]:
 
 
 @pytest.fixture()
-def blackhole() -> Iterator[str]:
-    """A PostgreSQL URL whose server accepts connections and never answers."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    port = listener.getsockname()[1]
-    try:
-        yield f"postgresql+psycopg2://dit@127.0.0.1:{port}/dit"
-    finally:
-        listener.close()
-
-
-@pytest.fixture()
-def database_down(store_env, blackhole) -> str:
-    store_env.set(
-        DATABASE_URL=blackhole, ACTION_DB_TIMEOUT_S=str(TIMEOUT_S), ACTION_DB_RETRY_AFTER_S="30"
-    )
-    return blackhole
+def database_down(store_env) -> Iterator[str]:
+    """The action server's database: a PostgreSQL port that takes connections, never answers."""
+    with blackhole_postgres() as blackhole:
+        store_env.set(
+            DATABASE_URL=blackhole.url,
+            ACTION_DB_TIMEOUT_S=str(TIMEOUT_S),
+            ACTION_DB_RETRY_AFTER_S="30",
+        )
+        yield blackhole.url
 
 
 class Heartbeat:
