@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bot.actions.database import DEADLINE_FACTOR
 from dit_assistant.store.crypto import generate_key
 from tests.fixtures.actions import action_server
 from tests.fixtures.servers import RunningServer, rasa_server
@@ -26,7 +27,6 @@ REFERENCE = re.compile(r"\bDIT-[A-Z0-9]{5}\b")
 # Longer than the default (2 s) so that "the other person was answered first" holds on a busy
 # 2-core machine too; the default itself is checked in tests/unit/test_action_database.py.
 TIMEOUT_S = 6
-DEADLINE_FACTOR = 3  # bot/actions/database.py: the most one piece of work may take
 SPOOLED = "isn't reachable at this moment"
 
 
