@@ -9,7 +9,10 @@ Nothing personal is logged: log lines carry the enquiry reference at most.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -31,8 +34,16 @@ from dit_assistant.contact_details import (
 )
 from dit_assistant.enquiry_form import FORM_SLOTS
 from dit_assistant.settings import get_settings
+from dit_assistant.store import EnquiryDraft
+from dit_assistant.store.enquiries import (
+    new_record,
+    replay_opportunistically,
+    spool_record,
+    store_record,
+)
 
 from .contained import contained
+from .database import DatabaseUnavailable, in_thread, store
 from .safety import record_route
 
 logger = logging.getLogger(__name__)
@@ -251,7 +262,7 @@ class ValidateIntakeForm(FormValidationAction):
             return self._accept("intake_adult", True)
         if answer is False:
             dispatcher.utter_message(response="utter_intake_under_18")
-            record_route("under_18", tracker)
+            await record_route("under_18", tracker)
             return {**forgotten(), "intake_closed": True}
         interrupted = self._interrupted("intake_adult", dispatcher, tracker, domain)
         if interrupted is not None:
@@ -453,19 +464,21 @@ class ActionAskIntakeConfirmed(Action):
 
 @contained
 class ActionSubmitIntake(Action):
-    """Saves a confirmed enquiry, and says so only once it is safely stored or spooled."""
+    """Saves a confirmed enquiry, and says so only once it is safely stored or spooled.
+
+    The database is used off the event loop with a short timeout (:mod:`.database`): when it is
+    down, slow, or failed moments ago, the enquiry goes to the spool and the person is told so.
+    """
 
     def name(self) -> str:
         return "action_submit_intake"
 
-    def run(
+    async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         if tracker.get_slot("intake_closed") or tracker.get_slot("intake_confirmed") is not True:
             # Closed (under 18 or consent refused): already answered, nothing to store.
             return [*forget_enquiry(), SlotSet("intake_closed", False)]
-        from dit_assistant.store import EnquiryDraft, submit_enquiry
-
         settings = get_settings()
         method = tracker.get_slot("intake_contact_method")
         draft = EnquiryDraft(
@@ -480,18 +493,50 @@ class ActionSubmitIntake(Action):
             priority=had_safety_route(tracker),
         )
         try:
-            result = submit_enquiry(draft)
+            reference, stored = await keep_enquiry(draft)
         except Exception as error:  # noqa: BLE001 - the person must always get an honest answer
             logger.error("enquiry could not be stored or spooled: %s", type(error).__name__)
             dispatcher.utter_message(response="utter_intake_failed")
             return [SlotSet("intake_confirmed", None)]
-        logger.info("enquiry %s %s", result.reference, "stored" if result.stored else "spooled")
+        logger.info("enquiry %s %s", reference, "stored" if stored else "spooled")
         dispatcher.utter_message(
-            response="utter_intake_saved" if result.stored else "utter_intake_spooled",
-            intake_reference=result.reference,
+            response="utter_intake_saved" if stored else "utter_intake_spooled",
+            intake_reference=reference,
             intake_contact_method_label=METHOD_LABELS.get(method, method),
         )
         return forget_enquiry()
+
+
+async def keep_enquiry(draft: EnquiryDraft) -> tuple[str, bool]:
+    """Store the enquiry, or spool it when the database cannot take it now: (reference, stored).
+
+    Raises ``ValueError`` for an invalid draft and ``OSError`` if even the spool cannot be
+    written. After a store, enquiries spooled earlier are moved in, in the background.
+    """
+    record = new_record(draft)
+    try:
+        reference = await store.run(lambda database: store_record(database, record), "an enquiry")
+    except DatabaseUnavailable as error:
+        # A copy: work that timed out may still be running in its thread with the original.
+        spooled, reason = dict(record), str(error)
+        return await in_thread(lambda: spool_record(spooled, reason)), False
+    _in_background(store.run(replay_opportunistically, "the spool's replay"))
+    return reference, True
+
+
+_background: set[asyncio.Task] = set()
+
+
+def _in_background(work: Awaitable[Any]) -> None:
+    """Run ``work`` without waiting for it; it fails quietly (its own log lines say why)."""
+
+    async def quietly() -> None:
+        with contextlib.suppress(Exception):  # logged where it failed, without personal data
+            await work
+
+    task = asyncio.get_running_loop().create_task(quietly())
+    _background.add(task)  # the loop keeps only a weak reference to its tasks
+    task.add_done_callback(_background.discard)
 
 
 def had_safety_route(tracker: Tracker) -> bool:

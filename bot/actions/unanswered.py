@@ -4,7 +4,8 @@ Run by the rules right after ``utter_default`` or ``utter_out_of_scope`` (the re
 gone out, so it never waits for this, and a failure here never stops it). What is stored is
 unlinked from the person: the text with contact details removed, encrypted; the day, the
 channel, which reply it got and the topic the classifier leaned towards. Never the sender id.
-If the database is unreachable only this record is lost, and the log says so without the text.
+If the database is unreachable only this record is lost, and the log says so without the text;
+the write runs off the action server's event loop with a short timeout (:mod:`.database`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from dit_assistant.store.unanswered import record_unanswered
 
 from .contained import contained
-from .safety import SAFETY_ROUTES, database
+from .database import store
+from .safety import SAFETY_ROUTES
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +54,7 @@ class ActionNoteUnanswered(Action):
     def name(self) -> str:
         return "action_note_unanswered"
 
-    def run(
+    async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         message = tracker.latest_message or {}
@@ -65,13 +67,14 @@ class ActionNoteUnanswered(Action):
             return []
         if tracker.active_loop.get("name") or intent in SAFETY_ROUTES:
             return []
+        channel = tracker.get_latest_input_channel() or "unknown"
+        nearest = nearest_intent(message)
         try:
-            record_unanswered(
-                database(),
-                text,
-                channel=tracker.get_latest_input_channel() or "unknown",
-                reply=reply,
-                nearest_intent=nearest_intent(message),
+            await store.run(
+                lambda database: record_unanswered(
+                    database, text, channel=channel, reply=reply, nearest_intent=nearest
+                ),
+                "an unanswered question",
             )
         except Exception as error:  # noqa: BLE001 - the record must never break the chat
             logger.error("could not keep an unanswered question: %s", type(error).__name__)

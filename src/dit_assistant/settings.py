@@ -8,13 +8,14 @@ and never by editing answers or code.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import logging
 import os
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -41,10 +42,17 @@ DEFAULT_DASHBOARD_SESSION_HOURS = 12
 DEFAULT_DASHBOARD_IDLE_MINUTES = 30
 """A dashboard session ends after this long without a request."""
 DEFAULT_ACTION_PORT = 5055
+DEFAULT_ACTION_DB_TIMEOUT_S = 2
+"""Seconds the action server's database work may wait for a connection and, on PostgreSQL, for
+one statement; then the enquiry goes to the spool (a statistic is dropped)."""
+DEFAULT_ACTION_DB_RETRY_AFTER_S = 30
+"""After a database failure, the action server leaves the database alone this long (enquiries go
+straight to the spool), then tries it again with one call."""
 DEFAULT_TIMEZONE = "Europe/London"
 DEFAULT_SMTP_PORT = 587
 DEFAULT_DIGEST_HOUR = 8
 ENVIRONMENTS = ("development", "production")
+IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # Clinic profile keys that can be overridden one by one from the environment, as CLINIC_<KEY>.
 _OVERRIDABLE = (
@@ -167,6 +175,10 @@ DEFAULT_MAX_MESSAGES_PER_MINUTE = 30
 """Messages one sender may send in a minute; more get a kind reply (with the crisis lines) and
 are not processed. Far above anyone typing, even in distress; a script flooding the server hits
 it at once."""
+DEFAULT_MAX_MESSAGES_PER_MINUTE_PER_ADDRESS = 120
+"""Messages one network address may send in a minute, all its senders together (REST and the
+widget; platform webhooks come from the platforms' servers and are not counted). Generous: a
+clinic's waiting room or an office may share one address."""
 DEFAULT_MAX_REQUEST_BYTES = 256 * 1024
 """Largest request body the Rasa server reads (Sanic, socket.io): far above any message allowed
 (2,000 characters as JSON escapes are under 25 KB) and far below Sanic's own 100 MB."""
@@ -356,6 +368,18 @@ class Settings:
     """``MAX_REQUEST_BYTES``: larger request bodies are refused (413) before they are read."""
     max_messages_per_minute: int = DEFAULT_MAX_MESSAGES_PER_MINUTE
     """``MAX_MESSAGES_PER_MINUTE``: per sender; more get a kind reply and are not processed."""
+    max_messages_per_minute_per_address: int = DEFAULT_MAX_MESSAGES_PER_MINUTE_PER_ADDRESS
+    """``MAX_MESSAGES_PER_MINUTE_PER_ADDRESS``: per network address (REST and the widget), all
+    its senders together; more get the same kind reply and are not processed."""
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+    """``TRUSTED_PROXIES``: addresses or networks of the clinic's own reverse proxies, whose
+    ``X-Forwarded-For`` header names the caller. Empty: that header is never believed."""
+    action_db_timeout_s: int = DEFAULT_ACTION_DB_TIMEOUT_S
+    """``ACTION_DB_TIMEOUT_S``: the action server's wait for a database connection and (on
+    PostgreSQL) for one statement."""
+    action_db_retry_after_s: int = DEFAULT_ACTION_DB_RETRY_AFTER_S
+    """``ACTION_DB_RETRY_AFTER_S``: after a database failure the action server skips the
+    database this long, then tries one call."""
     log_level: str = "INFO"
     """``LOG_LEVEL`` of the servers ``make run`` starts; content is redacted at every level."""
     timezone: str = DEFAULT_TIMEZONE
@@ -655,6 +679,14 @@ def _store_settings(env: dict[str, str], raw_profile: dict[str, Any]) -> dict[st
         "action_port": _positive_int(
             env.get("ACTION_PORT") or DEFAULT_ACTION_PORT, "ACTION_PORT", 65535
         ),
+        "action_db_timeout_s": _positive_int(
+            env.get("ACTION_DB_TIMEOUT_S") or DEFAULT_ACTION_DB_TIMEOUT_S, "ACTION_DB_TIMEOUT_S", 60
+        ),
+        "action_db_retry_after_s": _positive_int(
+            env.get("ACTION_DB_RETRY_AFTER_S") or DEFAULT_ACTION_DB_RETRY_AFTER_S,
+            "ACTION_DB_RETRY_AFTER_S",
+            3600,
+        ),
         "dashboard_secret_key": (env.get("DASHBOARD_SECRET_KEY") or "").strip() or None,
         "dashboard_secure_cookies": secure_cookies,
         "dashboard_session_hours": _positive_int(
@@ -709,6 +741,23 @@ def _origins(raw: str) -> tuple[str, ...]:
     return tuple(origins)
 
 
+def _networks(raw: str) -> tuple[IPNetwork, ...]:
+    """``TRUSTED_PROXIES``: comma-separated addresses or networks (``10.0.0.5``, ``10.0.0.0/24``,
+    ``::1``)."""
+    networks = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ConfigurationError(
+                "TRUSTED_PROXIES entries are addresses or networks such as 10.0.0.5 or "
+                f"10.0.0.0/24, not {part!r}"
+            ) from None
+    return tuple(networks)
+
+
 MIN_REST_TOKEN_CHARS = 32
 
 
@@ -750,6 +799,13 @@ def _web_and_channel_settings(env: dict[str, str]) -> dict[str, Any]:
             "MAX_MESSAGES_PER_MINUTE",
             10_000,
         ),
+        "max_messages_per_minute_per_address": _positive_int(
+            env.get("MAX_MESSAGES_PER_MINUTE_PER_ADDRESS")
+            or DEFAULT_MAX_MESSAGES_PER_MINUTE_PER_ADDRESS,
+            "MAX_MESSAGES_PER_MINUTE_PER_ADDRESS",
+            100_000,
+        ),
+        "trusted_proxies": _networks(env.get("TRUSTED_PROXIES") or ""),
         "max_request_bytes": _positive_int(
             env.get("MAX_REQUEST_BYTES") or DEFAULT_MAX_REQUEST_BYTES,
             "MAX_REQUEST_BYTES",

@@ -27,11 +27,8 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from dit_assistant.serve import (
-    BOT_DIR,
     _environment,
-    rasa_server_command,
     runtime_endpoints,
-    wait_until_up,
 )
 from dit_assistant.settings import (
     FacebookSettings,
@@ -41,6 +38,7 @@ from dit_assistant.settings import (
 )
 from tests.fixtures.platforms import FakePlatforms, fake_platforms
 from tests.fixtures.ports import free_port
+from tests.fixtures.servers import start_rasa
 
 TELEGRAM_TOKEN = "123456789:TEST-telegram-token"
 TELEGRAM_SECRET = "telegram-secret-0123456789"
@@ -112,7 +110,7 @@ def channels(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelServer
     with fake_platforms() as fake:
         env = _channel_environment(fake, workdir)
         endpoints = _endpoints_without_action_server(workdir)
-        process, port, log = _start_rasa(env, endpoints, workdir)
+        process, port, log = start_rasa(env, endpoints, workdir)
         try:
             yield ChannelServer(f"http://127.0.0.1:{port}", fake)
         finally:
@@ -123,37 +121,6 @@ def channels(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelServer
                 process.kill()
                 process.wait()
             log.close()
-
-
-def _start_rasa(env: dict[str, str], endpoints: Path, workdir: Path):
-    """Start ``rasa run`` as ``make run`` does; retry if it exits early (the model file may be
-    being replaced by a training run at that moment)."""
-    for attempt in range(3):
-        port = free_port()
-        command = rasa_server_command(port)
-        command[command.index("--endpoints") + 1] = str(endpoints)
-        log_path = workdir / f"rasa-{attempt}.log"
-        log = log_path.open("w")
-        process = subprocess.Popen(
-            command,
-            cwd=BOT_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            wait_until_up(f"http://127.0.0.1:{port}/", [process], timeout=240)
-            return process, port, log
-        except (RuntimeError, TimeoutError) as error:
-            process.kill()
-            process.wait()
-            log.close()
-            if isinstance(error, TimeoutError) or attempt == 2:
-                tail = log_path.read_text(errors="replace")[-3000:]
-                pytest.fail(f"the Rasa server did not start: {error}\n{tail}")
-            time.sleep(10)
-    raise AssertionError("unreachable")
 
 
 def _crisis_facts() -> list[str]:

@@ -46,7 +46,11 @@ def shipped_profile(monkeypatch: pytest.MonkeyPatch) -> None:
 def recorded_routes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Safety routes the form records, captured instead of written to a database."""
     routes: list[str] = []
-    monkeypatch.setattr(intake, "record_route", lambda route, _tracker: routes.append(route))
+
+    async def record(route: str, _tracker: Any) -> None:
+        routes.append(route)
+
+    monkeypatch.setattr(intake, "record_route", record)
     return routes
 
 
@@ -456,7 +460,7 @@ def test_the_summary_shows_every_field_with_a_button_to_change_each():
 )
 def test_nothing_is_stored_unless_confirmed_and_open(slots):
     dispatcher = CollectingDispatcher()
-    events = ActionSubmitIntake().run(dispatcher, tracker(slots=slots), domain())
+    events = run(ActionSubmitIntake().run(dispatcher, tracker(slots=slots), domain()))
     assert dispatcher.messages == []
     assert events == [*intake.forget_enquiry(), SlotSet("intake_closed", False)]
 

@@ -135,11 +135,16 @@ def _gate(
 
 
 def _send(
-    gate: MessageGate, text: str, sender: str = "someone", channel: str = "rest"
+    gate: MessageGate,
+    text: str,
+    sender: str = "someone",
+    channel: str = "rest",
+    address: str | None = None,
 ) -> list[dict[str, Any]]:
     """What the gate and the bot behind it sent back, other than the bot's own "reply"."""
     collector = CollectingOutputChannel()
-    asyncio.run(gate(UserMessage(text, collector, sender, input_channel=channel)))
+    message = UserMessage(text, collector, sender, input_channel=channel)
+    asyncio.run(gate(message, address=address))
     for message in collector.messages:
         assert message["recipient_id"] == sender  # the platform's own id, never the namespaced one
     return [message for message in collector.messages if message.get("text") != "reply"]
@@ -259,6 +264,59 @@ def test_one_sender_over_the_limit_does_not_hold_up_another(settings):
         _send(gate, "flood", sender="flooder")
     assert _send(gate, "what is DIT", sender="someone else") == []
     assert recorder.received == ["flood", "flood", "what is DIT"]
+
+
+def test_an_address_over_its_limit_gets_the_crisis_lines_whichever_sender_it_uses(settings):
+    """A script that takes a new widget session or REST sender for every message is refused by
+    its address, with the same kind reply as the per-sender limit; other addresses carry on."""
+    gate, recorder = _gate(replace(settings, max_messages_per_minute_per_address=3))
+    for number in range(3):
+        assert _send(gate, f"question {number}", sender=f"s{number}", address="198.51.100.7") == []
+    replies = _send(gate, "I want to kill myself", sender="fresh", address="198.51.100.7")
+    assert len(replies) == 1
+    text = replies[0]["text"]
+    assert text.startswith("You're sending messages faster than I can read them")
+    assert settings.helplines.emergency in text
+    for service in settings.helplines.helplines:
+        assert service.name in text
+    assert _send(gate, "what is DIT", sender="neighbour", address="198.51.100.8") == []
+    assert recorder.received == ["question 0", "question 1", "question 2", "what is DIT"]
+
+
+def test_messages_refused_by_one_limit_count_against_neither(settings):
+    limited = replace(settings, max_messages_per_minute=2, max_messages_per_minute_per_address=4)
+    gate, recorder = _gate(limited)
+    for _ in range(5):  # one sender floods: only 2 pass, and only those use the address's 4
+        _send(gate, "flood", sender="flooder", address="198.51.100.7")
+    for name in ("a", "b"):
+        assert _send(gate, "hello", sender=name, address="198.51.100.7") == []
+    assert len(_send(gate, "hello", sender="c", address="198.51.100.7")) == 1
+    assert recorder.received == ["flood", "flood", "hello", "hello"]
+
+
+@pytest.mark.parametrize(
+    ("address", "counted"),
+    [
+        (None, False),  # platform webhooks: the platform's servers carry everyone's messages
+        ("127.0.0.1", False),  # this machine: the terminal chat, a proxy not named as trusted
+        ("::1", False),
+        ("192.0.2.10", True),
+        ("2001:db8:1:2::10", True),
+    ],
+)
+def test_which_messages_are_counted_by_address(settings, address, counted):
+    gate, recorder = _gate(replace(settings, max_messages_per_minute_per_address=2))
+    for number in range(4):
+        _send(gate, "hello", sender=f"person {number}", address=address)
+    assert len(recorder.received) == (2 if counted else 4)
+
+
+def test_one_ipv6_client_is_counted_by_its_64_network(settings):
+    gate, recorder = _gate(replace(settings, max_messages_per_minute_per_address=2))
+    for host in ("2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:abcd::9"):
+        _send(gate, "hello", sender=host, address=host)
+    _send(gate, "hello", sender="elsewhere", address="2001:db8:1:3::1")
+    assert len(recorder.received) == 3
 
 
 def test_conversations_are_named_by_channel_and_replies_reach_the_platforms_id(settings):

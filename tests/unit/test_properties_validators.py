@@ -49,8 +49,12 @@ def shipped_profile() -> Iterator[None]:
     shipped = load_settings(env={})
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(intake, "get_settings", lambda: shipped)
-        patch.setattr(intake, "record_route", lambda route, _tracker: None)
+        patch.setattr(intake, "record_route", _not_recorded)
         yield
+
+
+async def _not_recorded(route: str, tracker: Any) -> None:
+    return None
 
 
 @st.composite

@@ -13,12 +13,12 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions import safety
+from bot.actions.database import store
 from bot.actions.unanswered import ActionNoteUnanswered
 from dit_assistant.store import open_database
 from dit_assistant.store.unanswered import list_questions
 from tests.fixtures.store import count_rows, raw_dump
-from tests.fixtures.trackers import domain
+from tests.fixtures.trackers import domain, run
 
 SENDER = "sender-7c1e9a"
 QUESTION = "can I bring my rabbit? email bun.owner@example.org or call 07700 900123"
@@ -32,9 +32,9 @@ RANKING = [
 @pytest.fixture(autouse=True)
 def fresh_database_handle() -> Iterator[None]:
     """The action server opens the database once; each test has its own."""
-    safety.database.cache_clear()
+    store.reset()
     yield
-    safety.database.cache_clear()
+    store.reset()
 
 
 def conversation(
@@ -68,7 +68,7 @@ def conversation(
 
 def note(tracker: Tracker) -> list[dict[str, Any]]:
     dispatcher = CollectingDispatcher()
-    events = ActionNoteUnanswered().run(dispatcher, tracker, domain())
+    events = run(ActionNoteUnanswered().run(dispatcher, tracker, domain()))
     assert dispatcher.messages == []  # the reply was already sent by the rule
     return events
 

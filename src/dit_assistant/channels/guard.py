@@ -13,6 +13,12 @@ that syntax, so it cannot simply be switched off; instead each channel hands its
   ``limits`` library) with a kind reply that carries the emergency route and the crisis lines,
   and processes nothing: a script flooding the server cannot hold up anyone else, and a person
   in distress who is throttled still reads where to get help now;
+- does the same for an address's messages beyond ``MAX_MESSAGES_PER_MINUTE_PER_ADDRESS``, all
+  its senders together, where the channel knows the address (REST and the widget: the
+  connection's peer, or a trusted proxy's ``X-Forwarded-For``, see
+  :mod:`~dit_assistant.channels.addresses`): a script that opens a new widget session, or picks
+  a new REST sender, for every message is still throttled. Messages refused by either limit
+  count against neither;
 - lets a ``/...`` payload through only when the bot has just offered it as a button (or it is
   ``/greet``, which the widget and Telegram's Start send), and only when its entities fit the
   slots they fill;
@@ -65,6 +71,7 @@ from rasa.shared.core.slots import (
 )
 from sanic import Blueprint, Sanic
 
+from dit_assistant.channels.addresses import rate_key
 from dit_assistant.channels.common import offered_buttons
 from dit_assistant.channels.counting import ConversationCounter, counted
 from dit_assistant.safety import SAFETY_ROUTES
@@ -253,6 +260,9 @@ class MessageGate:
         self._rate_storage = MemoryStorage()
         self._limiter = MovingWindowRateLimiter(self._rate_storage)
         self._rate = RateLimitItemPerMinute(self.settings.max_messages_per_minute)
+        self._address_rate = RateLimitItemPerMinute(
+            self.settings.max_messages_per_minute_per_address
+        )
         self._once = RateLimitItemPerHour(1)  # one handling per delivery id
 
     @property
@@ -283,7 +293,12 @@ class MessageGate:
     def agent(self) -> Any:
         return getattr(self._app.ctx, "agent", None) if self._app is not None else None
 
-    async def __call__(self, message: UserMessage) -> None:
+    async def __call__(self, message: UserMessage, address: str | None = None) -> None:
+        """Check ``message`` and pass it to the bot, or answer it here.
+
+        ``address``: the caller's network address where the channel has one (REST, the
+        widget); platform webhooks pass none and are limited per sender only.
+        """
         channel = message.input_channel or "unknown"
         message.sender_id = conversation_id(channel, str(message.sender_id))
         message.output_channel = NamespacedOutput(message.output_channel, channel)
@@ -292,8 +307,9 @@ class MessageGate:
             logger.info("ignored a %s update delivered again", channel)
             return
         text = message.text = well_formed(message.text or "")
-        if not self._limiter.hit(self._rate, "sender", str(message.sender_id)):
-            logger.info("refused a message over the per-sender rate limit")
+        over = self._over_rate_limit(str(message.sender_id), rate_key(address))
+        if over:
+            logger.info("refused a message over the per-%s rate limit", over)
             await message.output_channel.send_text_message(
                 message.sender_id, too_fast_reply(self.settings)
             )
@@ -358,6 +374,17 @@ class MessageGate:
         await message.output_channel.send_text_message(
             message.sender_id, store_unavailable_reply(self.settings)
         )
+
+    def _over_rate_limit(self, sender_id: str, address_key: str | None) -> str | None:
+        """``sender`` or ``address`` if that limit refuses the message; else count it in both."""
+        if not self._limiter.test(self._rate, "sender", sender_id):
+            return "sender"
+        if address_key and not self._limiter.test(self._address_rate, "address", address_key):
+            return "address"
+        self._limiter.hit(self._rate, "sender", sender_id)
+        if address_key:
+            self._limiter.hit(self._address_rate, "address", address_key)
+        return None
 
     async def _admitted(self, sender_id: str, text: str) -> str:
         agent = self.agent

@@ -14,7 +14,9 @@ message text at ERROR when handling fails or times out. This one:
   answers 400 to anything else;
 - always sets ``input_channel`` to ``rest`` itself;
 - passes every message through the :class:`~dit_assistant.channels.guard.MessageGate`
-  (length limit, typed intents);
+  (length limit, rate limits per sender and per address, typed intents), with the caller's
+  address: the connection's peer, or for a trusted proxy (``TRUSTED_PROXIES``) the address it
+  forwards;
 - never logs the text, only what went wrong.
 
 Streaming (``?stream=true``) is not offered: nothing here uses it.
@@ -39,6 +41,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from dit_assistant.channels.addresses import client_address
 from dit_assistant.channels.common import bad_request, forbidden, json_object
 from dit_assistant.channels.guard import guarded
 from dit_assistant.settings import Settings, get_settings
@@ -151,8 +154,10 @@ class RestChannel(RestInput):
             message = UserMessage(
                 text, collector, sender, input_channel=self.name(), metadata=metadata
             )
+            forwarded = ",".join(request.headers.getall("x-forwarded-for", []))
+            address = client_address(request.ip, forwarded, settings.trusted_proxies)
             try:
-                await gate(message)
+                await gate(message, address=address)
             except asyncio.CancelledError:
                 logger.error("A REST message was cancelled before it was answered")
             except Exception as error:  # noqa: BLE001 - logged by type only: no message text

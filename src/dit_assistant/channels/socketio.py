@@ -14,7 +14,9 @@ It also:
   message only for the session its own socket confirmed: one socket cannot write into another
   socket's conversation even if it learns its id (the gate also names every conversation by its
   channel, so no session id can name an SMS conversation);
-- passes every message through the :class:`~dit_assistant.channels.guard.MessageGate`, and
+- passes every message through the :class:`~dit_assistant.channels.guard.MessageGate`, with
+  the address the socket connected from (the connection's peer, or for a trusted proxy,
+  ``TRUSTED_PROXIES``, the address it forwards) for the per-address rate limit, and
   refuses packets larger than ``MAX_REQUEST_BYTES`` (python-engineio's
   ``max_http_buffer_size``, 1 MB by default).
 """
@@ -25,15 +27,16 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from rasa.core.channels.channel import UserMessage, decode_bearer_token
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
+from dit_assistant.channels.addresses import client_address
 from dit_assistant.channels.guard import guarded
-from dit_assistant.settings import get_settings
+from dit_assistant.settings import IPNetwork, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +68,15 @@ def valid_session_id(value: Any) -> bool:
     return isinstance(value, str) and bool(_SESSION_ID.match(value))
 
 
+def socket_address(environ: dict[str, Any], proxies: Sequence[IPNetwork]) -> str | None:
+    """The address a socket connected from: the peer of the HTTP request that opened it
+    (python-engineio's ``REMOTE_ADDR`` is a fixed placeholder under Sanic), or for a trusted
+    proxy the address it forwards."""
+    request = environ.get("sanic.request")
+    peer = getattr(request, "ip", None) if request is not None else environ.get("REMOTE_ADDR")
+    return client_address(peer, environ.get("HTTP_X_FORWARDED_FOR"), proxies)
+
+
 class SocketIOChannel(SocketIOInput):
     """Rasa's socket.io channel, with the session room joined before replies are sent."""
 
@@ -77,6 +89,7 @@ class SocketIOChannel(SocketIOInput):
         allowed_origins = frozenset(settings.allowed_widget_origins)
         gate = guarded(on_new_message, webhook)
         confirmed: dict[str, str] = {}  # socket id -> the session it was confirmed
+        addresses: dict[str, str | None] = {}  # socket id -> the address it connected from
 
         # Registering a handler again for the same event replaces the parent's one.
         @sio.on("connect", namespace=self.namespace)
@@ -87,12 +100,15 @@ class SocketIOChannel(SocketIOInput):
                 return False
             if self.jwt_key:
                 token = auth.get("token") if isinstance(auth, dict) else None
-                return bool(token and decode_bearer_token(token, self.jwt_key, self.jwt_algorithm))
+                if not (token and decode_bearer_token(token, self.jwt_key, self.jwt_algorithm)):
+                    return False
+            addresses[sid] = socket_address(environ, settings.trusted_proxies)
             return True
 
         @sio.on("disconnect", namespace=self.namespace)
         async def disconnect(sid: str) -> None:
             confirmed.pop(sid, None)
+            addresses.pop(sid, None)
 
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: str, data: dict | None) -> None:
@@ -128,7 +144,7 @@ class SocketIOChannel(SocketIOInput):
                 input_channel=self.name(),
                 metadata=metadata if isinstance(metadata, dict) else {},
             )
-            await gate(message)
+            await gate(message, address=addresses.get(sid))
 
         return webhook
 

@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event, func, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
@@ -32,14 +33,36 @@ CONNECT_TIMEOUT_S = 5
 a person waiting on the chat must not wait for a TCP timeout."""
 
 
-def _engine(url: str, pre_ping: bool = True) -> Engine:
-    connect_args: dict[str, object] = {}
+def engine_options(url: str, timeout_s: int | None = None, pre_ping: bool = True) -> dict[str, Any]:
+    """``create_engine`` options for ``url``: connections wait at most ``CONNECT_TIMEOUT_S``.
+
+    With ``timeout_s`` (the action server's ``ACTION_DB_TIMEOUT_S``) they wait that long
+    instead, for a connection from the pool too, and on PostgreSQL every statement is also
+    cancelled by the server after that long (``statement_timeout``): a person waiting on the
+    chat is given the spool rather than a hung database.
+    """
+    wait = timeout_s or CONNECT_TIMEOUT_S
+    connect_args: dict[str, Any] = {}
+    options: dict[str, Any] = {"future": True, "pool_pre_ping": pre_ping}
+    if url.startswith("sqlite"):
+        connect_args["timeout"] = wait  # how long to wait for another writer's lock
+    elif url.startswith(("postgresql", "postgres")):
+        connect_args["connect_timeout"] = wait
+        if timeout_s:
+            given = make_url(url).query.get("options")
+            given = " ".join(given) if isinstance(given, tuple) else given
+            statement = f"-c statement_timeout={timeout_s * 1000}"
+            connect_args["options"] = f"{given} {statement}" if given else statement
+    if timeout_s and not url.startswith("sqlite"):
+        options["pool_timeout"] = timeout_s
+    options["connect_args"] = connect_args
+    return options
+
+
+def _engine(url: str, timeout_s: int | None = None, pre_ping: bool = True) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        connect_args["timeout"] = CONNECT_TIMEOUT_S
-    elif url.startswith(("postgresql", "postgres")):
-        connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
-    engine = create_engine(url, future=True, pool_pre_ping=pre_ping, connect_args=connect_args)
+    engine = create_engine(url, **engine_options(url, timeout_s, pre_ping))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_foreign_keys)
     return engine
@@ -152,10 +175,15 @@ class Database:
             return {route: count for route, count in rows}
 
 
-def open_database(url: str | None = None, migrate: bool = True) -> Database:
-    """Connect to ``url`` (default: the configured ``DATABASE_URL``) and migrate it."""
+def open_database(
+    url: str | None = None, migrate: bool = True, timeout_s: int | None = None
+) -> Database:
+    """Connect to ``url`` (default: the configured ``DATABASE_URL``) and migrate it.
+
+    ``timeout_s``: a shorter wait for connections and statements (see :func:`engine_options`).
+    """
     url = url or get_settings().database_url
-    database = Database(url=url, engine=_engine(url))
+    database = Database(url=url, engine=_engine(url, timeout_s))
     if migrate:
         database.migrate()
     return database

@@ -194,26 +194,18 @@ def _spool(spool: Spool, record: dict[str, Any]) -> str:
     raise RuntimeError("could not draw an unused reference for the spool")
 
 
-def submit_enquiry(draft: EnquiryDraft, database: Database | None = None) -> SubmitResult:
-    """Store an enquiry, or keep it in the spool when the database cannot take it.
-
-    Raises ``ValueError`` for an invalid draft, and ``OSError`` only if even the spool cannot
-    be written: then nothing was kept and the person must be told to contact the clinic.
-    """
+def new_record(draft: EnquiryDraft) -> dict[str, Any]:
+    """The enquiry to keep, with its reference drawn: what :func:`store_record` commits or
+    :func:`spool_record` writes. Raises ``ValueError`` for an invalid draft."""
     _validate(draft)
-    record = _record(draft)
-    spool = default_spool()
-    try:
-        database = database or default_database()
-        reference = _insert_new(database, spool.cipher, record)
-    except UNAVAILABLE as error:
-        reference = _spool(spool, record)
-        logger.warning(
-            "database unavailable (%s): enquiry %s kept in the local spool",
-            type(error).__name__,
-            reference,
-        )
-        return SubmitResult(reference=reference, stored=False)
+    return _record(draft)
+
+
+def store_record(database: Database, record: dict[str, Any]) -> str:
+    """Commit ``record`` and wake the staff notifier; returns its reference (which may have
+    been drawn again if the first was taken). Raises one of ``UNAVAILABLE`` when the database
+    cannot take it; then nothing was stored and the record can go to the spool."""
+    reference = _insert_new(database, default_spool().cipher, record)
     logger.info(
         "enquiry %s stored (channel %s, priority %s)",
         reference,
@@ -221,12 +213,38 @@ def submit_enquiry(draft: EnquiryDraft, database: Database | None = None) -> Sub
         "yes" if record["priority"] else "no",
     )
     notify_soon()  # after the commit, in the background: the person never waits on SMTP
-    _replay_opportunistically(database, spool)
+    return reference
+
+
+def spool_record(record: dict[str, Any], reason: str) -> str:
+    """Keep ``record`` in the spool (``reason``: why not in the database, for the log);
+    returns its reference. Raises ``OSError`` if even the spool cannot be written."""
+    reference = _spool(default_spool(), record)
+    logger.warning(
+        "database unavailable (%s): enquiry %s kept in the local spool", reason, reference
+    )
+    return reference
+
+
+def submit_enquiry(draft: EnquiryDraft, database: Database | None = None) -> SubmitResult:
+    """Store an enquiry, or keep it in the spool when the database cannot take it.
+
+    Raises ``ValueError`` for an invalid draft, and ``OSError`` only if even the spool cannot
+    be written: then nothing was kept and the person must be told to contact the clinic.
+    """
+    record = new_record(draft)
+    try:
+        database = database or default_database()
+        reference = store_record(database, record)
+    except UNAVAILABLE as error:
+        return SubmitResult(reference=spool_record(record, type(error).__name__), stored=False)
+    replay_opportunistically(database)
     return SubmitResult(reference=reference, stored=True)
 
 
-def _replay_opportunistically(database: Database, spool: Spool) -> None:
+def replay_opportunistically(database: Database) -> None:
     """The database just took a write: a good moment to empty the spool. Never fails."""
+    spool = default_spool()
     try:
         if spool.has_pending():
             _replay(database, spool)
