@@ -81,12 +81,68 @@ def test_reviewed_phrases_are_detected(detector, text, intent):
         "how many sessions are there",
         "can I cut down to fortnightly sessions",
         "i don't want to be here all day filling in forms",
+        # reviewed exceptions: a fright, professional work, a service for the bereaved, a device
+        "the dog barking gave me a heart attack",
+        "I run suicide prevention training for our staff, can we talk?",
+        "is there a group for people bereaved by suicide?",
+        "my tablet is at 1%, it's about to die",
         "",
         "🙂",
     ],
 )
 def test_figures_of_speech_and_ordinary_questions_are_not_detected(detector, text):
     assert detector.detect(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("I was bereaved by suicide last year and now I want to die too", "risk_suicide"),
+        ("I do suicide prevention work but I'm suicidal myself", "risk_suicide"),
+        ("my phone is about to die and so am I, I want to die", "risk_suicide"),
+        ("he gave me a heart attack and then I took all my pills", "risk_overdose"),
+    ],
+)
+def test_an_exception_leaves_the_rest_of_the_message_to_match(detector, text, intent):
+    detection = detector.detect(text)
+    assert detection is not None and detection.intent == intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm 19 and at university, is there a student price?",
+        "i am 23 and want to work on my confidence",
+        "Im 45, is it too late for therapy",
+        "I'm a 30 year old man",
+    ],
+)
+def test_a_stated_adult_age_overrides_a_classifier_guess_of_a_young_person(safety_net, text):
+    message = classified(text, "under_18", confidence=0.6)
+    message.set(
+        INTENT_RANKING_KEY,
+        [{"name": "under_18", "confidence": 0.6}, {"name": "ask_cost", "confidence": 0.3}],
+    )
+    safety_net.process([message])
+    assert message.get(INTENT)["name"] == "ask_cost"
+    assert not any(e["entity"] == YOUNG_PERSON_ENTITY for e in message.get(ENTITIES) or [])
+
+
+@pytest.mark.parametrize(
+    ("text", "classifier_says", "expected"),
+    [
+        # a reviewed under-18 phrase wins over any adult-looking number
+        ("I'm 15 and my brother is 19", "under_18", "under_18"),
+        # no age of the writer's own: the guess is graded as before
+        ("my son is 19 and I'm worried", "under_18", "risk_check"),
+        ("I'm 10 minutes late", "under_18", "risk_check"),
+        ("I'm 19 and I want to die", "risk_suicide", "risk_suicide"),
+    ],
+)
+def test_an_adult_age_changes_nothing_else(safety_net, text, classifier_says, expected):
+    message = classified(text, classifier_says, confidence=0.6)
+    safety_net.process([message])
+    assert message.get(INTENT)["name"] == expected
 
 
 def test_fires_even_when_the_classifier_is_sure_of_something_else(safety_net):

@@ -14,6 +14,9 @@ A risk verdict from the classifier alone (no reviewed phrase in the message) is 
   waiting list is killing me" mostly land here);
 - a fallback because the two best intents were two kinds of risk, together holding at least
   half the confidence, also becomes the check-in: the message is about risk either way;
+- a classifier-only under-18 verdict on a message in which the writer gives their own age as 18
+  or over ("I'm 19 and at uni, do you have student rates?") is replaced by the best non-risk
+  intent of the ranking (or ``nlu_fallback``): the stated age contradicts the guess;
 - on a message that is only a phone number or an email address (someone answering the enquiry
   form): dropped to ``nlu_fallback``, because digits alone are no sign of risk;
 - only with ``require_risk_signal`` (off in ``bot/config.yml``): on a message without a single
@@ -29,6 +32,7 @@ crisis replies written for a child or young person for the rest of the conversat
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -73,6 +77,19 @@ def is_contact_detail(text: str) -> bool:
         and digits[-1].isdecimal()
         and all(char.isdecimal() or char.isspace() or char in "().-" for char in digits)
     )
+
+
+_ADULT_AGE = re.compile(
+    r"\b(?:i'?m|i\s+am|im)\s+(?:now\s+|only\s+|just\s+)?(?:an?\s+)?(?:1[89]|[2-9][0-9]|1[01][0-9])"
+    r"(?:\s*(?:years?\s+old|yrs?\s+old|yo|y/o))?\b(?!\s*(?:%|percent|minutes?|mins?|hours?|hrs?|"
+    r"weeks?|days?|months?|miles?|pounds?|quid|sessions?|pm|am|[:.][0-9]))",
+    re.IGNORECASE,
+)
+
+
+def states_an_adult_age(text: str) -> bool:
+    """Whether the writer gives their own age as 18 or over ("I'm 19 and at uni", "I am 23")."""
+    return _ADULT_AGE.search(text) is not None
 
 
 YOUNG_PERSON_INTENT = "under_18"
@@ -181,6 +198,11 @@ class SafetyNet(GraphComponent):
             self._check_in_when_torn_between_risks(message, text)
             return
         if current not in self._risk_intents:
+            return
+        if current == YOUNG_PERSON_INTENT and states_an_adult_age(text):
+            # "I'm 19 and at uni": the classifier's guess of a young person is contradicted by
+            # the age the person gave (a reviewed under-18 phrase would have matched first).
+            self._use_best_ordinary_intent(message, current)
             return
         if is_contact_detail(text):
             replacement = FALLBACK_INTENT
