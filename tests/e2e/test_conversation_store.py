@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from functools import cache
 
 import pytest
+from alembic.script import ScriptDirectory
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Restarted, UserUttered
 from sqlalchemy import inspect, text
@@ -24,6 +25,7 @@ from dit_assistant.store import open_database, rotate_keys
 from dit_assistant.store import tracker_store as module
 from dit_assistant.store.conversations import REMOVED, purge_conversations
 from dit_assistant.store.crypto import EnquiryCipher, generate_key
+from dit_assistant.store.database import alembic_config
 from dit_assistant.store.tracker_store import EncryptedTrackerStore, conversation_turn
 from tests.fixtures.conversations import conversation_store_down, raw_rows, stored_events
 from tests.fixtures.services import PostgresServer, postgres_server
@@ -70,10 +72,12 @@ def test_the_migrations_make_the_table_and_its_index(store):
     assert "conversation_events" in inspector.get_table_names()
     indexes = {i["name"]: i["column_names"] for i in inspector.get_indexes("conversation_events")}
     assert indexes["ix_conversation_events_sender_id_timestamp"] == ["sender_id", "timestamp"]
+    # Migrated to the newest revision, of which the conversation store's (0006) is a part.
+    scripts = ScriptDirectory.from_config(alembic_config(str(store.engine.url)))
+    assert "0006" in {revision.revision for revision in scripts.walk_revisions()}
     with store.engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == (
-            "0006"
-        )
+        version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    assert version == scripts.get_current_head()
 
 
 def test_encrypted_at_rest_and_read_back_whole(store):
