@@ -12,6 +12,7 @@ from collections import Counter
 
 import pytest
 
+from dit_assistant.safety import SAFETY_ROUTES
 from tests.fixtures.data import load_yaml
 
 PRACTICAL = load_yaml("safety/benign_practical.yml")["messages"]
@@ -107,14 +108,8 @@ def test_the_fresh_sets_are_large_and_split():
     assert len(FRESH_BENIGN) >= 300 and len(FRESH_RISK) >= 120
     for messages in (FRESH_BENIGN, FRESH_RISK):
         assert {m["part"] for m in messages} == {"dev", "heldout"}
-    assert Counter(m["category"] for m in FRESH_RISK).keys() >= {
-        "risk_suicide",
-        "risk_self_harm",
-        "risk_overdose",
-        "risk_abuse",
-        "risk_other_person",
-        "under_18",
-    }
+    # every kind of safety reply but the check-in, which is no category of its own
+    assert {m["category"] for m in FRESH_RISK} == SAFETY_ROUTES - {"risk_check"}
 
 
 @pytest.mark.parametrize("part", ["dev", "heldout"])

@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import json
 import re
-import subprocess
 import time
 import urllib.error
 import urllib.parse
@@ -38,7 +37,7 @@ from dit_assistant.settings import (
 )
 from tests.fixtures.platforms import FakePlatforms, fake_platforms
 from tests.fixtures.ports import free_port
-from tests.fixtures.servers import start_rasa
+from tests.fixtures.servers import running_rasa
 
 TELEGRAM_TOKEN = "123456789:TEST-telegram-token"
 TELEGRAM_SECRET = "telegram-secret-0123456789"
@@ -110,17 +109,8 @@ def channels(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelServer
     with fake_platforms() as fake:
         env = _channel_environment(fake, workdir)
         endpoints = _endpoints_without_action_server(workdir)
-        process, port, log = start_rasa(env, endpoints, workdir)
-        try:
+        with running_rasa(env, endpoints, workdir) as port:
             yield ChannelServer(f"http://127.0.0.1:{port}", fake)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            log.close()
 
 
 def _crisis_facts() -> list[str]:

@@ -213,12 +213,7 @@ class SafetyNet(GraphComponent):
             replacement = CHECK_IN_INTENT
         else:
             return
-        message.set(INTENT, {"name": replacement, "confidence": confidence}, add_to_output=True)
-        message.set(
-            SAFETY_NET_KEY,
-            {"intent": replacement, "phrase": None, "overrode": current},
-            add_to_output=True,
-        )
+        _classifier_verdict_replaced(message, replacement, confidence, current)
 
     def _check_in_when_torn_between_risks(self, message: Message, text: str) -> None:
         """A fallback because two kinds of risk scored alike is still a message about risk.
@@ -243,12 +238,7 @@ class SafetyNet(GraphComponent):
         confidence = float(first.get("confidence") or 0.0) + float(second.get("confidence") or 0.0)
         if confidence < TORN_BETWEEN_RISKS_SHARE:
             return
-        message.set(INTENT, {"name": CHECK_IN_INTENT, "confidence": confidence}, add_to_output=True)
-        message.set(
-            SAFETY_NET_KEY,
-            {"intent": CHECK_IN_INTENT, "phrase": None, "overrode": FALLBACK_INTENT},
-            add_to_output=True,
-        )
+        _classifier_verdict_replaced(message, CHECK_IN_INTENT, confidence, FALLBACK_INTENT)
 
     def _use_best_ordinary_intent(self, message: Message, risk_intent: str) -> None:
         """Replace a risk verdict without any risk signal by the best non-risk intent."""
@@ -260,19 +250,23 @@ class SafetyNet(GraphComponent):
         best = ordinary[0] if ordinary else None
         if best is None or float(best.get("confidence") or 0.0) < self._fallback_threshold:
             best = {"name": FALLBACK_INTENT, "confidence": 1.0 - self._fallback_threshold}
-        message.set(
-            INTENT, {"name": best["name"], "confidence": best["confidence"]}, add_to_output=True
-        )
-        message.set(
-            SAFETY_NET_KEY,
-            {"intent": best["name"], "phrase": None, "overrode": risk_intent},
-            add_to_output=True,
-        )
+        _classifier_verdict_replaced(message, best["name"], best["confidence"], risk_intent)
 
     def _more_urgent(self, first: str, second: str) -> bool:
         """Whether ``first`` comes before (or is) ``second`` in the reviewed priority order."""
         order = list(self._detector.intents)
         return order.index(first) <= order.index(second)
+
+
+def _classifier_verdict_replaced(
+    message: Message, intent: str, confidence: float, overrode: str | None
+) -> None:
+    """Set ``intent`` in place of the classifier's verdict ``overrode``, and record that the
+    safety net did so without a reviewed phrase."""
+    message.set(INTENT, {"name": intent, "confidence": confidence}, add_to_output=True)
+    message.set(
+        SAFETY_NET_KEY, {"intent": intent, "phrase": None, "overrode": overrode}, add_to_output=True
+    )
 
 
 def _mark_young_person(message: Message) -> None:
