@@ -26,16 +26,14 @@ from dit_assistant.clinic_time import (
     hour_start,
     week_start,
 )
-from dit_assistant.settings import get_settings
 from dit_assistant.staff.cli import cli
-from dit_assistant.staff.web import create_app
 from dit_assistant.store import accounts, add_note, open_database, submit_enquiry
 from dit_assistant.store.models import Enquiry, EnquiryNote
+from tests.fixtures.dashboard import STAFF_PASSWORD, signed_in_client
 from tests.fixtures.store import draft
 
 LONDON = ZoneInfo("Europe/London")
 SUMMER_NIGHT = datetime(2026, 6, 30, 23, 30, tzinfo=timezone.utc)  # 00:30 BST on 1 July
-PASSWORD = "a long enough staff password"
 
 
 @pytest.mark.parametrize(
@@ -85,21 +83,8 @@ def stored(store_env):
             )
         )
         session.execute(update(EnquiryNote).values(created_at=SUMMER_NIGHT))
-    accounts.create_user(database, "alice", PASSWORD)
+    accounts.create_user(database, "alice", STAFF_PASSWORD)
     return database, reference
-
-
-def signed_in_client(database):
-    app = create_app(get_settings(), database)
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert token
-    response = client.post(
-        "/login", data={"username": "alice", "password": PASSWORD, "csrf_token": token.group(1)}
-    )
-    assert response.status_code == 302
-    return client
 
 
 def test_dashboard_pages_show_times_in_the_clinic_zone(stored):

@@ -22,9 +22,10 @@ from dit_assistant.staff.web import Dashboard, create_app
 from dit_assistant.store import accounts
 from dit_assistant.store.audit import recent_audit
 from dit_assistant.store.database import Database, open_database
+from tests.fixtures.dashboard import STAFF_PASSWORD, form_token, log_in
 from tests.fixtures.store import count_rows, raw_dump
 
-PASSWORD = "a long enough staff password"
+PASSWORD = STAFF_PASSWORD
 NEW_PASSWORD = "another long staff password"
 COOKIE = "dit_staff_session"
 START = datetime(2026, 12, 10, 8, 0, tzinfo=timezone.utc)
@@ -67,21 +68,6 @@ def setting(store_env) -> Iterator[Setting]:
     yield Setting(app, database, clock)
 
 
-def csrf(client: FlaskClient, path: str) -> str:
-    page = client.get(path).get_data(as_text=True)
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert match, f"no form token on {path}"
-    return match.group(1)
-
-
-def login(client: FlaskClient, username: str = "alice", password: str = PASSWORD) -> None:
-    response = client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": csrf(client, "/login")},
-    )
-    assert response.status_code == 302, response.get_data(as_text=True)
-
-
 def signed_in(client: FlaskClient) -> bool:
     response = client.get("/enquiries")
     if response.status_code == 200:
@@ -104,13 +90,13 @@ def copy_of(setting: Setting, client: FlaskClient) -> FlaskClient:
 
 
 def logout(client: FlaskClient) -> None:
-    response = client.post("/logout", data={"csrf_token": csrf(client, "/enquiries")})
+    response = client.post("/logout", data={"csrf_token": form_token(client, "/enquiries")})
     assert response.status_code == 302
 
 
 def test_logout_ends_the_session_and_any_copy_of_its_cookie(setting):
     staff = setting.client()
-    login(staff)
+    log_in(staff)
     thief = copy_of(setting, staff)
     assert signed_in(thief)  # a copied cookie works while the session lives...
     logout(staff)
@@ -125,9 +111,9 @@ def test_logout_ends_the_session_and_any_copy_of_its_cookie(setting):
 def test_a_new_password_on_the_dashboard_logs_out_every_other_session(setting):
     accounts.create_user(setting.database, "bob", PASSWORD)
     here, elsewhere, other_account = setting.client(), setting.client(), setting.client()
-    login(here)
-    login(elsewhere)
-    login(other_account, "bob")
+    log_in(here)
+    log_in(elsewhere)
+    log_in(other_account, "bob")
     old_cookie = copy_of(setting, here)
     response = here.post(
         "/password",
@@ -135,7 +121,7 @@ def test_a_new_password_on_the_dashboard_logs_out_every_other_session(setting):
             "current_password": PASSWORD,
             "new_password": NEW_PASSWORD,
             "repeat_password": NEW_PASSWORD,
-            "csrf_token": csrf(here, "/password"),
+            "csrf_token": form_token(here, "/password"),
         },
     )
     assert response.status_code == 302
@@ -149,15 +135,15 @@ def test_a_new_password_on_the_dashboard_logs_out_every_other_session(setting):
 
 def test_a_wrong_current_password_changes_nothing(setting):
     here, elsewhere = setting.client(), setting.client()
-    login(here)
-    login(elsewhere)
+    log_in(here)
+    log_in(elsewhere)
     response = here.post(
         "/password",
         data={
             "current_password": "not the current one",
             "new_password": NEW_PASSWORD,
             "repeat_password": NEW_PASSWORD,
-            "csrf_token": csrf(here, "/password"),
+            "csrf_token": form_token(here, "/password"),
         },
     )
     assert response.status_code == 400
@@ -168,7 +154,7 @@ def test_a_wrong_current_password_changes_nothing(setting):
             "current_password": PASSWORD,
             "new_password": NEW_PASSWORD,
             "repeat_password": NEW_PASSWORD + "!",
-            "csrf_token": csrf(here, "/password"),
+            "csrf_token": form_token(here, "/password"),
         },
     )
     assert mismatch.status_code == 400
@@ -179,7 +165,7 @@ def test_a_wrong_current_password_changes_nothing(setting):
 def test_guessing_the_current_password_is_throttled_like_logging_in(setting):
     """Someone with a copied cookie cannot try current passwords without limit."""
     thief = setting.client()
-    login(thief)
+    log_in(thief)
 
     def attempt(current: str) -> int:
         return thief.post(
@@ -188,7 +174,7 @@ def test_guessing_the_current_password_is_throttled_like_logging_in(setting):
                 "current_password": current,
                 "new_password": NEW_PASSWORD,
                 "repeat_password": NEW_PASSWORD,
-                "csrf_token": csrf(thief, "/password"),
+                "csrf_token": form_token(thief, "/password"),
             },
         ).status_code
 
@@ -200,9 +186,9 @@ def test_guessing_the_current_password_is_throttled_like_logging_in(setting):
 def test_a_password_reset_from_the_command_line_logs_the_account_out_everywhere(setting):
     accounts.create_user(setting.database, "bob", PASSWORD)
     first, second, other_account = setting.client(), setting.client(), setting.client()
-    login(first)
-    login(second)
-    login(other_account, "bob")
+    log_in(first)
+    log_in(second)
+    log_in(other_account, "bob")
     assert accounts.set_password(setting.database, "alice", NEW_PASSWORD, by="cli:admin") == 2
     assert not signed_in(first) and not signed_in(second)
     assert signed_in(other_account)
@@ -210,7 +196,7 @@ def test_a_password_reset_from_the_command_line_logs_the_account_out_everywhere(
 
 def test_disabling_an_account_ends_its_sessions(setting):
     staff = setting.client()
-    login(staff)
+    log_in(staff)
     accounts.set_active(setting.database, "alice", False, by="cli:admin")
     accounts.set_active(setting.database, "alice", True, by="cli:admin")
     assert not signed_in(staff)  # enabling it again does not bring the session back
@@ -218,7 +204,7 @@ def test_disabling_an_account_ends_its_sessions(setting):
 
 def test_a_session_ends_at_its_absolute_lifetime_however_active(setting):
     staff = setting.client()
-    login(staff)
+    log_in(staff)
     thief = copy_of(setting, staff)
     for _ in range(35):  # a request every 20 minutes for 11 h 40 min: never idle
         setting.clock.advance(minutes=20)
@@ -228,13 +214,13 @@ def test_a_session_ends_at_its_absolute_lifetime_however_active(setting):
     setting.clock.advance(minutes=1, seconds=1)  # 12 h after logging in
     assert not signed_in(staff)
     assert not signed_in(thief)
-    login(staff)  # logging in again starts a new 12 hours
+    log_in(staff)  # logging in again starts a new 12 hours
     assert signed_in(staff)
 
 
 def test_a_session_ends_after_the_idle_timeout(setting):
     staff = setting.client()
-    login(staff)
+    log_in(staff)
     setting.clock.advance(minutes=29)
     assert signed_in(staff)  # 29 minutes unused: still in, and that request counts as use
     setting.clock.advance(minutes=29)
@@ -249,7 +235,7 @@ def test_the_cookie_does_not_slide(setting):
     staff = setting.client()
     response = staff.post(
         "/login",
-        data={"username": "alice", "password": PASSWORD, "csrf_token": csrf(staff, "/login")},
+        data={"username": "alice", "password": PASSWORD, "csrf_token": form_token(staff, "/login")},
     )
     assert COOKIE in response.headers.get("Set-Cookie", "")
     expires = re.search(r"Expires=([^;]+)", response.headers["Set-Cookie"])
@@ -279,7 +265,7 @@ def test_a_cookie_from_before_server_side_sessions_is_refused(setting):
 
 def test_only_a_hash_of_the_session_token_is_stored(setting):
     staff = setting.client()
-    login(staff)
+    log_in(staff)
     serializer = setting.app.session_interface.get_signing_serializer(setting.app)
     assert serializer is not None
     token = serializer.loads(cookie_value(staff))["sid"]
@@ -289,9 +275,9 @@ def test_only_a_hash_of_the_session_token_is_stored(setting):
 
 def test_expired_sessions_are_purged(setting):
     first, second = setting.client(), setting.client()
-    login(first)
+    log_in(first)
     setting.clock.advance(minutes=20)
-    login(second)
+    log_in(second)
     setting.clock.advance(minutes=15)  # the first idle for 35 minutes, the second for 15
     purged = accounts.purge_sessions(setting.database, setting.state.policy, setting.clock())
     assert purged == 1

@@ -47,6 +47,7 @@ from dit_assistant.store.database import alembic_config
 from dit_assistant.store.models import Enquiry, utcnow
 from dit_assistant.store.statistics import weekly_statistics
 from dit_assistant.store.tally import Tally
+from tests.fixtures.dashboard import STAFF_PASSWORD, form_token, signed_in_client
 from tests.fixtures.store import (
     PERSONAL,
     assert_no_personal_data,
@@ -57,7 +58,6 @@ from tests.fixtures.store import (
 )
 from tests.fixtures.upgrade import assert_counted_on_upgrade, seed_version_0005
 
-PASSWORD = "a long enough staff password"
 LONDON = ZoneInfo("Europe/London")
 SENDERS = ("socketio:9f2c-widget-session", "telegram:5551234", "twilio:+447700900461")
 
@@ -289,19 +289,6 @@ def test_weeks_are_the_clinics(store_env):
 
 
 # ----------------------------------------------------------------------------- the dashboard
-def signed_in_client(database):
-    app = create_app(get_settings(), database)
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert token
-    response = client.post(
-        "/login", data={"username": "alice", "password": PASSWORD, "csrf_token": token.group(1)}
-    )
-    assert response.status_code == 302
-    return client
-
-
 def csv_rows(client, path: str = "/statistics.csv") -> tuple[list[str], list[dict[str, str]]]:
     response = client.get(path)
     assert response.status_code == 200
@@ -315,7 +302,7 @@ def csv_rows(client, path: str = "/statistics.csv") -> tuple[list[str], list[dic
 def test_statistics_page_and_csv_download_hold_no_personal_data(store_env):
     store_env.set(CLINIC_TIMEZONE="Europe/London")
     database = open_database(store_env.database_url)
-    accounts.create_user(database, "alice", PASSWORD)
+    accounts.create_user(database, "alice", STAFF_PASSWORD)
     references = [
         submit_enquiry(draft(channel="socketio", priority=True), database).reference,
         submit_enquiry(draft(channel="rest"), database).reference,
@@ -367,14 +354,9 @@ def test_statistics_page_and_csv_download_hold_no_personal_data(store_env):
 
     # Deleting an enquiry on request (through the dashboard) changes none of the figures but
     # the count of deletions.
-    token = re.search(
-        r'name="csrf_token" value="([^"]+)"',
-        client.get(f"/enquiries/{references[0]}/delete").get_data(as_text=True),
-    )
-    assert token
+    token = form_token(client, f"/enquiries/{references[0]}/delete")
     deleted = client.post(
-        f"/enquiries/{references[0]}/delete",
-        data={"confirm": "yes", "csrf_token": token.group(1)},
+        f"/enquiries/{references[0]}/delete", data={"confirm": "yes", "csrf_token": token}
     )
     assert deleted.status_code == 302
     _, after = csv_rows(client)
@@ -385,7 +367,7 @@ def test_statistics_page_and_csv_download_hold_no_personal_data(store_env):
 
 def test_the_period_can_be_chosen(store_env):
     database = open_database(store_env.database_url)
-    accounts.create_user(database, "alice", PASSWORD)
+    accounts.create_user(database, "alice", STAFF_PASSWORD)
     client = signed_in_client(database)
     assert "The last 4 weeks" in client.get("/statistics?weeks=4").get_data(as_text=True)
     assert "The last 12 weeks" in client.get("/statistics?weeks=999").get_data(as_text=True)
