@@ -9,11 +9,18 @@ record either process creates, from the first one on, carries conversation conte
 Before the Rasa server starts, the tracker store named in its endpoints file is checked: Rasa
 itself replaces a ``tracker_store`` type it cannot import with an in-memory store and only
 warns, so a typo would silently lose every conversation at the next restart. Here the server
-refuses to start instead.
+refuses to start instead. The same goes for the lock store: Rasa replaces a ``lock_store`` type
+it cannot import with its in-memory lock, which would let several replicas handle one
+conversation at once.
+
+With ``REDIS_URL`` set, the credentials it holds are put into the Rasa server's environment
+under the names the endpoints file uses for them (:mod:`dit_assistant.replicas`), so the file
+itself never holds the password.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +29,8 @@ from dit_assistant.log_privacy import install
 
 # Rasa's own names for its tracker stores (rasa.core.tracker_store._create_from_endpoint_config).
 RASA_STORE_TYPES = frozenset({"redis", "mongod", "sql", "dynamo"})
+# And for its lock stores (rasa.core.lock_store._create_from_endpoint_config).
+RASA_LOCK_TYPES = frozenset({"redis", "in_memory"})
 DEFAULT_ENDPOINTS = "endpoints.yml"
 
 
@@ -34,18 +43,45 @@ def _option(argv: Sequence[str], name: str) -> str | None:
     return None
 
 
+def _is_rasa_server(argv: Sequence[str]) -> bool:
+    """Whether these arguments start the Rasa server (``run``, not ``run actions``)."""
+    return bool(argv) and argv[0] == "run" and not (len(argv) > 1 and argv[1] == "actions")
+
+
 def tracker_store_problem(argv: Sequence[str]) -> str | None:
-    """Why ``rasa run`` with these arguments must not start, or None when its store is usable.
+    """Why ``rasa run`` with these arguments must not start, or None when its stores are usable.
 
     Only the Rasa server (``run``, not ``run actions``) has a tracker store. No ``tracker_store``
     section is Rasa's in-memory store, deliberately chosen; a type that cannot be imported, or
-    that is not a tracker store, is a mistake.
+    that is not a tracker store, is a mistake. The same for ``lock_store``.
     """
-    if not argv or argv[0] != "run" or (len(argv) > 1 and argv[1] == "actions"):
+    if not _is_rasa_server(argv):
         return None
     path = Path(_option(argv, "--endpoints") or DEFAULT_ENDPOINTS)
     if not path.is_file():
         return None
+    return _store_problem(path) or _lock_store_problem(path)
+
+
+def _lock_store_problem(path: Path) -> str | None:
+    from rasa.core.lock_store import LockStore
+    from rasa.shared.utils.common import class_from_module_path
+    from rasa.utils.endpoints import read_endpoint_config
+
+    config = read_endpoint_config(str(path), "lock_store")
+    lock_type = getattr(config, "type", None)
+    if config is None or lock_type is None or lock_type in RASA_LOCK_TYPES:
+        return None
+    try:
+        lock_class = class_from_module_path(lock_type)
+    except (ImportError, AttributeError) as error:
+        return f"lock_store type {lock_type!r} in {path} cannot be imported ({error})"
+    if not (isinstance(lock_class, type) and issubclass(lock_class, LockStore)):
+        return f"lock_store type {lock_type!r} in {path} is not a Rasa lock store"
+    return None
+
+
+def _store_problem(path: Path) -> str | None:
     from rasa.core.tracker_store import TrackerStore
     from rasa.shared.utils.common import class_from_module_path
     from rasa.utils.endpoints import read_endpoint_config
@@ -63,8 +99,19 @@ def tracker_store_problem(argv: Sequence[str]) -> str | None:
     return None
 
 
+def redis_credentials(argv: Sequence[str]) -> dict[str, str]:
+    """The environment variables the endpoints file names for ``REDIS_URL``'s credentials."""
+    if not _is_rasa_server(argv):
+        return {}
+    from dit_assistant.replicas import credentials_environment
+    from dit_assistant.settings import get_settings
+
+    return credentials_environment(get_settings().redis_url)
+
+
 def main() -> None:
     install()
+    os.environ.update(redis_credentials(sys.argv[1:]))
     problem = tracker_store_problem(sys.argv[1:])
     if problem:
         print(f"The Rasa server will not start: {problem}.", file=sys.stderr)

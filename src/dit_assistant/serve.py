@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dit_assistant.replicas import lock_store_endpoint
 from dit_assistant.settings import PROJECT_ROOT, get_settings
 from dit_assistant.web import WEBCHAT_BUNDLE
 
@@ -58,16 +59,22 @@ def action_server_command(port: int) -> list[str]:
     return _rasa("run", "actions", "--actions", "actions", "--port", str(port))
 
 
-def runtime_endpoints(action_port: int, var_dir: Path) -> Path:
+def runtime_endpoints(action_port: int, var_dir: Path, redis_url: str | None = None) -> Path:
     """``bot/endpoints.yml`` with the action server at the configured port (``ACTION_PORT``).
 
     The file in ``bot/`` documents the default (5055); this copy is what the Rasa server reads,
     so a clinic (or a test run beside another) can move the port without editing ``bot/``.
+    With ``REDIS_URL`` set it also names Rasa's Redis lock store, so that several Rasa replicas
+    never handle one conversation at once (:mod:`dit_assistant.replicas`); ``redis_url``
+    defaults to the settings'.
     """
     import yaml
 
     endpoints = yaml.safe_load((BOT_DIR / "endpoints.yml").read_text("utf-8"))
     endpoints["action_endpoint"] = {"url": f"http://{HOST}:{action_port}/webhook"}
+    lock_store = lock_store_endpoint(get_settings().redis_url if redis_url is None else redis_url)
+    if lock_store is not None:
+        endpoints["lock_store"] = lock_store
     var_dir.mkdir(parents=True, exist_ok=True)
     path = var_dir / "endpoints.yml"
     path.write_text(yaml.safe_dump(endpoints, sort_keys=False), "utf-8")

@@ -330,6 +330,9 @@ class Settings:
     clinic: ClinicProfile
     helplines: RegionHelplines
     database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str = field(default="", repr=False)  # may hold a password: kept out of logs
+    """``REDIS_URL``: a Redis server shared by several Rasa replicas, for Rasa's lock store and
+    the message gate's rate limits and delivery ids. Empty: one Rasa process, both in memory."""
     # Enquiry store and staff dashboard (see the README, "Enquiries and the staff dashboard").
     environment: str = "development"
     var_dir: Path = DEFAULT_VAR_DIR
@@ -782,6 +785,33 @@ def _log_level(raw: str) -> str:
     return level
 
 
+REDIS_SCHEMES = ("redis", "rediss")
+
+
+def _redis_url(raw: str) -> str:
+    """``REDIS_URL``: ``redis://[[user]:password@]host[:port][/db]`` (``rediss://`` for TLS)."""
+    url = raw.strip()
+    if not url:
+        return ""
+    # The URL itself is never repeated: it may hold a password.
+    problem = "REDIS_URL must look like redis://[:password@]host:6379/0 (rediss:// for TLS)"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ConfigurationError(problem) from None
+    database = parts.path.strip("/")
+    if (
+        parts.scheme not in REDIS_SCHEMES
+        or not parts.hostname
+        or (database and not database.isdigit())
+        or parts.query
+        or port == 0
+    ):
+        raise ConfigurationError(problem)
+    return url
+
+
 def _web_and_channel_settings(env: dict[str, str]) -> dict[str, Any]:
     raw_port = (env.get("WEB_PORT") or str(DEFAULT_WEB_PORT)).strip()
     if not raw_port.isdigit() or not 1 <= int(raw_port) <= 65535:
@@ -938,6 +968,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         clinic=clinic,
         helplines=presets[region],
         database_url=env.get("DATABASE_URL") or default_database_url,
+        redis_url=_redis_url(env.get("REDIS_URL") or ""),
         **store,
         **_web_and_channel_settings(env),
         timezone=_timezone(

@@ -10,9 +10,11 @@ that syntax, so it cannot simply be switched off; instead each channel hands its
   to get help now, and processes nothing: the classifier's time grows with the text, and one
   huge message would hold up every other person's reply, crisis replies included;
 - answers a sender's messages beyond ``MAX_MESSAGES_PER_MINUTE`` (a moving window, the
-  ``limits`` library) with a kind reply that carries the emergency route and the crisis lines,
-  and processes nothing: a script flooding the server cannot hold up anyone else, and a person
-  in distress who is throttled still reads where to get help now;
+  ``limits`` library; in memory, or shared by several Rasa replicas through Redis with
+  ``REDIS_URL``: :mod:`~dit_assistant.channels.rate_limits`) with a kind reply that carries
+  the emergency route and the crisis lines, and processes nothing: a script flooding the
+  server cannot hold up anyone else, and a person in distress who is throttled still reads
+  where to get help now;
 - does the same for an address's messages beyond ``MAX_MESSAGES_PER_MINUTE_PER_ADDRESS``, all
   its senders together, where the channel knows the address (REST and the widget: the
   connection's peer, or a trusted proxy's ``X-Forwarded-For``, see
@@ -57,8 +59,6 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from limits import RateLimitItemPerHour, RateLimitItemPerMinute
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.shared.core.slots import (
     AnySlot,
@@ -74,6 +74,7 @@ from sanic import Blueprint, Sanic
 from dit_assistant.channels.addresses import rate_key
 from dit_assistant.channels.common import offered_buttons
 from dit_assistant.channels.counting import ConversationCounter, counted
+from dit_assistant.channels.rate_limits import GateLimiter
 from dit_assistant.safety import SAFETY_ROUTES
 from dit_assistant.settings import Settings, get_settings
 from dit_assistant.store.tally import process_tally
@@ -256,9 +257,8 @@ class MessageGate:
         self._on_new_message = counted(on_new_message, self.conversations)
         self._settings = settings
         self._app: Sanic | None = None
-        # The limiter keeps only a weak reference to its storage: the gate holds the storage.
-        self._rate_storage = MemoryStorage()
-        self._limiter = MovingWindowRateLimiter(self._rate_storage)
+        # In memory, or shared by the Rasa replicas through Redis (REDIS_URL).
+        self._limiter = GateLimiter(self.settings)
         self._rate = RateLimitItemPerMinute(self.settings.max_messages_per_minute)
         self._address_rate = RateLimitItemPerMinute(
             self.settings.max_messages_per_minute_per_address
