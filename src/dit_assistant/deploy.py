@@ -4,6 +4,11 @@
     --certificate /etc/ssl/... --certificate-key /etc/ssl/... \\
     --replica 127.0.0.1:5005 --replica 127.0.0.1:5006 > dit-assistant.conf``
 
+``python -m dit_assistant.deploy endpoints --out /run/dit-assistant/endpoints.yml`` writes the
+endpoints file a Rasa server reads, as ``make run`` does: ``bot/endpoints.yml`` with the action
+server's port (``ACTION_PORT``) and, with ``REDIS_URL`` set, Rasa's Redis lock store (no password
+in it: the Rasa server takes that from ``REDIS_URL`` itself).
+
 Every ``{{placeholder}}`` of the template must be given a value, and no value may carry
 characters that would end an nginx directive early: a template that would come out half filled
 in, or with something injected, is refused instead.
@@ -80,6 +85,17 @@ def nginx_config(
     return render(template.read_text("utf-8"), values)
 
 
+def _write_endpoints(out: Path) -> int:
+    from dit_assistant.serve import runtime_endpoints
+    from dit_assistant.settings import get_settings
+
+    written = runtime_endpoints(get_settings().action_port, out.parent)
+    if written != out:
+        written.replace(out)
+    print(f"Wrote {out}", file=sys.stderr)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dit_assistant.deploy", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -96,7 +112,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     nginx.add_argument("--listen", default="443", help="what nginx listens on (default 443)")
     nginx.add_argument("--site-root", default=str(SITE_ROOT), help="web/site of the checkout")
     nginx.add_argument("--access-log", default=DEFAULT_ACCESS_LOG)
+    endpoints = commands.add_parser(
+        "endpoints", help="the endpoints file a Rasa server reads (action server, lock store)"
+    )
+    endpoints.add_argument("--out", required=True, type=Path, help="where to write it")
     arguments = parser.parse_args(argv)
+    if arguments.command == "endpoints":
+        return _write_endpoints(arguments.out)
     try:
         text = nginx_config(
             server_name=arguments.server_name,

@@ -78,3 +78,18 @@ def test_the_command_line_prints_the_site_or_says_what_is_wrong(capsys):
     assert "server 127.0.0.1:5005" in capsys.readouterr().out
     assert main([*arguments[:-1], "nowhere"]) == 2
     assert "Not rendered" in capsys.readouterr().err
+
+
+def test_the_endpoints_file_for_a_rasa_server_is_written_where_asked(tmp_path, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "redis://:pw@10.0.0.9:6379/0")
+    monkeypatch.setenv("ACTION_PORT", "5077")
+    from dit_assistant.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        assert main(["endpoints", "--out", str(tmp_path / "rasa-5005.yml")]) == 0
+    finally:
+        get_settings.cache_clear()
+    written = (tmp_path / "rasa-5005.yml").read_text()
+    assert "http://127.0.0.1:5077/webhook" in written
+    assert "type: redis" in written and "10.0.0.9" in written and "pw" not in written
