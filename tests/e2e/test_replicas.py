@@ -567,3 +567,22 @@ def test_the_access_log_holds_no_client_addresses_query_strings_or_senders(proxy
         fields = line.split()
         assert len(fields) == 6, line  # time, method, path, status, replica, duration
         assert fields[4] == "-" or fields[4].startswith("127.0.0.1:"), line  # the replica only
+
+
+# ------------------------------------------------------------ Redis gone (last: it stops it)
+def test_with_redis_stopped_the_replicas_still_answer_and_say_so_in_the_log(cluster):
+    one, two = cluster.replicas
+    cluster.redis.process.terminate()
+    cluster.redis.process.wait(timeout=20)
+    sender = f"no-redis-{uuid.uuid4().hex}"
+    crisis = _say(one, sender, "I want to kill myself", "Are you safe right now?")
+    assert get_settings().helplines.emergency in crisis
+    _say(two, sender, "how many sessions does DIT have?", "16")
+    _say(one, sender, "I'd like to book an appointment", "18 or over")
+    _say(two, sender, "yes", "What name")  # the conversation goes on across the replicas
+    logs = "".join(
+        path.read_text(errors="replace") for path in cluster.workdir.glob("replica-*/rasa-*.log")
+    )
+    assert "the conversation lock could not be taken" in logs
+    assert "the shared rate limits (REDIS_URL) cannot be reached" in logs
+    assert "kill myself" not in logs

@@ -8,9 +8,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from limits.storage import MemoryStorage
+from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
 from rasa.utils.endpoints import read_endpoint_config
@@ -189,3 +192,56 @@ def test_with_redis_unreachable_messages_are_still_answered_and_limited_locally(
     errors = [r for r in caplog.records if "shared rate limits" in r.getMessage()]
     assert len(errors) == 1  # once a minute, not once a message
     assert "someone" not in errors[0].getMessage()
+
+
+# --------------------------------------------------------- Rasa's lock store out of reach
+class _Processor:
+    def __init__(self) -> None:
+        self.handled: list[str] = []
+
+    async def handle_message(self, message: UserMessage) -> None:
+        self.handled.append(message.text or "")
+
+
+class _Agent:
+    """What Rasa's ``Agent.handle_message`` uses: a lock store and a processor."""
+
+    def __init__(self, lock_store: LockStore) -> None:
+        self.lock_store = lock_store
+        self.processor = _Processor()
+        self.tracker_store = None
+
+    def is_ready(self) -> bool:
+        return True
+
+    async def handle_message(self, message: UserMessage) -> Any:
+        return await Agent.handle_message(self, message)  # type: ignore[arg-type]
+
+
+def _gate_for(agent: _Agent, settings: Settings) -> MessageGate:
+    async def handler(message: UserMessage) -> None:  # Rasa's channel handler
+        await agent.handle_message(message)
+
+    gate = MessageGate(handler, settings)
+    gate._app = SimpleNamespace(ctx=SimpleNamespace(agent=agent))
+    return gate
+
+
+def test_with_the_lock_stores_redis_unreachable_messages_are_still_answered(keyed, caplog):
+    lock_store = RedisLockStore(host="127.0.0.1", port=free_port(), socket_timeout=1)
+    agent = _Agent(lock_store)
+    gate = _gate_for(agent, keyed)
+    with caplog.at_level(logging.ERROR, logger="dit_assistant.channels.guard"):
+        _send(gate, "I want to kill myself", "someone")
+        _send(gate, "what is DIT?", "someone")
+    assert agent.processor.handled == ["I want to kill myself", "what is DIT?"]
+    assert sum("lock could not be taken" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_with_the_lock_store_working_messages_take_rasas_lock(keyed, caplog):
+    agent = _Agent(InMemoryLockStore())
+    gate = _gate_for(agent, keyed)
+    with caplog.at_level(logging.ERROR, logger="dit_assistant.channels.guard"):
+        _send(gate, "what is DIT?", "someone")
+    assert agent.processor.handled == ["what is DIT?"]
+    assert not caplog.records

@@ -36,6 +36,8 @@ that syntax, so it cannot simply be switched off; instead each channel hands its
   conversations (an SMS sender id is a phone number, and a REST caller chooses its sender id).
   Replies go back to the platform's own id: :class:`NamespacedOutput` takes the channel's name
   off again;
+- answers a message whose conversation lock Rasa cannot take (the shared lock store's Redis
+  unreachable) under this process's own lock rather than not at all;
 - checks that the conversation store can keep the conversation
   (:mod:`dit_assistant.store.tracker_store`). While it cannot, the person is told so, with the
   clinic's phone and email, instead of the assistant carrying on with a conversation it will
@@ -60,6 +62,7 @@ from typing import Any
 
 from limits import RateLimitItemPerHour, RateLimitItemPerMinute
 from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.core.lock_store import InMemoryLockStore, LockError
 from rasa.shared.core.slots import (
     AnySlot,
     BooleanSlot,
@@ -264,6 +267,7 @@ class MessageGate:
             self.settings.max_messages_per_minute_per_address
         )
         self._once = RateLimitItemPerHour(1)  # one handling per delivery id
+        self._local_locks = InMemoryLockStore()  # when Rasa's lock store cannot be reached
 
     @property
     def settings(self) -> Settings:
@@ -338,7 +342,28 @@ class MessageGate:
         text = message.text or ""
         if is_command(text):
             message.text = await self._admitted(message.sender_id, text)
-        await self._on_new_message(message)
+        await self._process(message)
+
+    async def _process(self, message: UserMessage) -> None:
+        """Pass ``message`` to the bot, which takes the conversation's lock first (Rasa's lock
+        store). If Rasa cannot take it (``LockError``: the lock store's Redis cannot be reached,
+        or the lock expired while the message waited), nothing of the message has been processed
+        yet: it is answered under this process's own lock instead, and logged, rather than left
+        without a reply. With sticky routing (docs/deploy.md) one process serves a conversation,
+        so its own lock is enough while Redis is away."""
+        try:
+            await self._on_new_message(message)
+        except LockError as error:
+            agent = self.agent
+            if agent is None or getattr(agent, "processor", None) is None:
+                raise
+            logger.error(
+                "the conversation lock could not be taken (%s): the message is answered under "
+                "this process's own lock",
+                type(error).__name__,
+            )
+            async with self._local_locks.lock(str(message.sender_id)):
+                await agent.processor.handle_message(message)
 
     async def _answer_without_store(self, message: UserMessage) -> None:
         """The store is down: a safety message is answered from a fresh conversation (kept
@@ -362,7 +387,7 @@ class MessageGate:
                 "conversation store unavailable: a safety message is answered from a fresh "
                 "conversation that is not kept"
             )
-            await self._on_new_message(message)
+            await self._process(message)
         else:
             logger.error(
                 "conversation store unavailable: a message was answered with the clinic's "

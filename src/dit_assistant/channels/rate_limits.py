@@ -11,8 +11,9 @@ hash (BLAKE2b with a key derived from ``ENQUIRY_KEYS``, which every replica shar
 Redis, its log and its snapshots hold no phone numbers or addresses.
 
 **When Redis fails** (unreachable, too slow), the gate does not stand in the way of a reply,
-crisis replies above all: each check falls back to this process's own memory for that moment
-(logged at ERROR, at most once a minute), and goes back to Redis on the next message.
+crisis replies above all: the checks fall back to this process's own memory (logged at ERROR,
+at most once a minute), and Redis is tried again ``RETRY_AFTER_S`` later, so a Redis that hangs
+costs one timeout every few seconds, not one per check.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from dit_assistant.settings import Settings
 logger = logging.getLogger(__name__)
 
 REPORT_EVERY_S = 60.0
+RETRY_AFTER_S = 5.0
 
 
 def _hash_key(settings: Settings) -> bytes:
@@ -66,6 +68,7 @@ class GateLimiter:
         )
         self._hash_key = _hash_key(settings) if self._shared is not None else b""
         self._reported_at = float("-inf")
+        self._down_until = float("-inf")
 
     @property
     def shared(self) -> bool:
@@ -79,11 +82,12 @@ class GateLimiter:
         return (kind, digest)
 
     def _call(self, method: str, item: RateLimitItem, identifiers: tuple[str, ...]) -> bool:
-        if self._shared is not None:
+        if self._shared is not None and time.monotonic() >= self._down_until:
             try:
                 result: bool = getattr(self._shared, method)(item, *self._identifiers(identifiers))
                 return result
             except Exception as error:  # noqa: BLE001 - any failure of Redis or its client
+                self._down_until = time.monotonic() + RETRY_AFTER_S
                 self._report(error)
         local: bool = getattr(self._local, method)(item, *identifiers)
         return local
