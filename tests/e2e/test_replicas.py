@@ -53,7 +53,7 @@ from tests.fixtures.actions import action_server
 from tests.fixtures.conversations import stored_events
 from tests.fixtures.platforms import FakePlatforms, fake_platforms
 from tests.fixtures.ports import free_port
-from tests.fixtures.servers import RunningServer, start_rasa
+from tests.fixtures.servers import RunningServer, start_rasa, stop
 from tests.fixtures.services import RedisServer, nginx_or_skip, postgres_server, redis_server
 from tests.fixtures.widget import WidgetClient
 from tests.fixtures.widget import texts as widget_texts
@@ -76,15 +76,6 @@ class Cluster:
     cipher: EnquiryCipher
     fake: FakePlatforms
     workdir: Path
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -124,8 +115,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 outcomes.append(error)
         started = [o for o in outcomes if not isinstance(o, BaseException)]
         for process, _, log in started:
-            stack.callback(log.close)
-            stack.callback(_stop, process)
+            stack.callback(stop, process, log)
         failures = [o for o in outcomes if isinstance(o, BaseException)]
         if failures:
             raise failures[0]
