@@ -7,23 +7,25 @@ events in the session, 7 new ones per turn). Run on SQLite in a temporary direct
 database with ``--database-url``. Prints p50/p95 in milliseconds; the target is under 5 ms at
 p50 for retrieve + save. Wall-clock times include waiting for the disk and for a busy
 machine's other work, so the CPU time of retrieve + save is printed too. Not part of
-``make test``: timings depend on the machine.
+``make test``: timings depend on the machine. ``make bench`` runs it (:func:`store_cost`) on
+SQLite and on the PostgreSQL server it starts for two replicas; alone:
 
-    PYTHONPATH=src:. .venv/bin/python bench/tracker_store_cost.py [--turns 300]
+    .venv/bin/python -m bench.tracker_store_cost [--turns 300] [--database-url URL]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 
+from bench.report import percentile
 from dit_assistant.serve import BOT_DIR
 from dit_assistant.store.crypto import EnquiryCipher, generate_key
 from dit_assistant.store.tracker_store import EncryptedTrackerStore
@@ -54,11 +56,6 @@ def turn_events(number: int) -> list:
         SlotSet("requested_slot", None),
         ActionExecuted("action_listen"),
     ]
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 async def measure(database_url: str, turns: int, history: int) -> dict[str, list[float]]:
@@ -101,6 +98,19 @@ async def measure(database_url: str, turns: int, history: int) -> dict[str, list
     return timings
 
 
+def store_cost(database_url: str, turns: int, history: int = 8) -> dict[str, Any]:
+    """Retrieve + save per turn on ``database_url``: p50 and p95 of the wall-clock time and
+    p50 of its CPU time, in milliseconds (as ``make bench`` reports it)."""
+    timings = asyncio.run(measure(database_url, turns, history))
+    return {
+        "p50_ms": round(percentile(timings["turn"], 0.5), 3),
+        "p95_ms": round(percentile(timings["turn"], 0.95), 3),
+        "cpu_p50_ms": round(percentile(timings["turn_cpu"], 0.5), 3),
+        "turns": turns,
+        "events_before": history * len(turn_events(0)),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database-url", help="default: SQLite in a temporary directory")
@@ -116,10 +126,10 @@ def main() -> int:
     for name, values in timings.items():
         label = labels.get(name, name)
         print(
-            f"  {label:<16} p50 {statistics.median(values):6.2f} ms   "
+            f"  {label:<16} p50 {percentile(values, 0.5):6.2f} ms   "
             f"p95 {percentile(values, 0.95):6.2f} ms"
         )
-    p50 = statistics.median(timings["turn"])
+    p50 = percentile(timings["turn"], 0.5)
     verdict = "met" if p50 < TARGET_P50_MS else "MISSED"
     print(f"target: retrieve + save under {TARGET_P50_MS:.0f} ms at p50: {verdict}")
     return 0 if p50 < TARGET_P50_MS else 1
