@@ -339,7 +339,7 @@ def two_replicas(workdir: Path) -> Iterator[Running]:
 
     from dit_assistant.store.crypto import generate_key
     from tests.fixtures.actions import action_server
-    from tests.fixtures.servers import start_rasa, stop
+    from tests.fixtures.servers import start_replicas
     from tests.fixtures.services import postgres_server, redis_server
 
     with ExitStack() as stack:
@@ -355,31 +355,17 @@ def two_replicas(workdir: Path) -> Iterator[Running]:
         started = time.perf_counter()
         webhook = stack.enter_context(action_server(workdir, env))
         endpoints = runtime_endpoints(urlsplit(webhook).port or 0, workdir, redis_url=redis.url)
-        homes = [workdir / "replica-1", workdir / "replica-2"]
-        for home in homes:
-            home.mkdir()
-        with ThreadPoolExecutor(len(homes)) as pool:
-            futures = [pool.submit(start_rasa, env, endpoints, home) for home in homes]
-        outcomes: list[Any] = []
-        for future in futures:
-            try:
-                outcomes.append(future.result())
-            except BaseException as error:  # noqa: BLE001 - raised below, after the clean-up
-                outcomes.append(error)
-        replicas = [o for o in outcomes if not isinstance(o, BaseException)]
-        for process, _, log in replicas:
-            stack.callback(stop, process, log)
-        failures = [o for o in outcomes if isinstance(o, BaseException)]
-        if failures:
-            raise failures[0]
-        bases = [f"http://127.0.0.1:{port}" for _, port, _ in replicas]
-        wait_until_answered(bases, [process for process, _, _ in replicas], START_TIMEOUT_S)
+        replicas = start_replicas(
+            env, endpoints, [workdir / "replica-1", workdir / "replica-2"], stack
+        )
+        bases = [f"http://127.0.0.1:{port}" for _, port in replicas]
+        wait_until_answered(bases, [process for process, _ in replicas], START_TIMEOUT_S)
         cold_start = time.perf_counter() - started
 
         def memory() -> dict[str, float]:
             peaks = {
                 f"Rasa server, replica {n}": peak_mb(process.pid)
-                for n, (process, _, _) in enumerate(replicas, 1)
+                for n, (process, _) in enumerate(replicas, 1)
             }
             actions = [pid for pid in children(os.getpid()) if " run actions" in command_line(pid)]
             peaks["action server"] = sum(peak_mb(pid) for pid in actions)

@@ -35,6 +35,7 @@ from dit_assistant.store.database import Database
 from dit_assistant.store.models import StaffSession
 from dit_assistant.store.unanswered import list_questions, record_unanswered
 from tests.fixtures.ports import free_port
+from tests.fixtures.servers import terminate
 from tests.fixtures.services import headless_chromium
 from tests.fixtures.store import StoreEnvironment, make_store_environment
 
@@ -124,12 +125,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDashb
                     f"http://127.0.0.1:{port}", database, references, environment
                 )
             finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+                terminate(process, timeout=20)
         server_log = log_path.read_text()
         for name in ("Ada Lovelace", "Grace Hopper", "example.org", "+447700900123"):
             assert name not in server_log, f"personal data in the dashboard's log: {name}"

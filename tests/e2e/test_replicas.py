@@ -53,7 +53,7 @@ from tests.fixtures.actions import action_server
 from tests.fixtures.conversations import stored_events
 from tests.fixtures.platforms import FakePlatforms, fake_platforms
 from tests.fixtures.ports import free_port
-from tests.fixtures.servers import RunningServer, start_rasa, stop
+from tests.fixtures.servers import RunningServer, start_replicas, terminate
 from tests.fixtures.services import RedisServer, nginx_or_skip, postgres_server, redis_server
 from tests.fixtures.widget import WidgetClient
 from tests.fixtures.widget import texts as widget_texts
@@ -102,25 +102,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         webhook = stack.enter_context(action_server(workdir, env))
         endpoints = runtime_endpoints(urlsplit(webhook).port or 0, workdir, redis_url=redis.url)
         assert "lock_store" in endpoints.read_text()
-        homes = [workdir / "replica-a", workdir / "replica-b"]
-        for home in homes:
-            home.mkdir()
-        with ThreadPoolExecutor(len(homes)) as pool:  # each takes about a minute to start
-            futures = [pool.submit(start_rasa, env, endpoints, home) for home in homes]
-        outcomes: list[Any] = []
-        for future in futures:
-            try:
-                outcomes.append(future.result())
-            except BaseException as error:  # noqa: BLE001 - raised below, after the clean-up
-                outcomes.append(error)
-        started = [o for o in outcomes if not isinstance(o, BaseException)]
-        for process, _, log in started:
-            stack.callback(stop, process, log)
-        failures = [o for o in outcomes if isinstance(o, BaseException)]
-        if failures:
-            raise failures[0]
+        started = start_replicas(
+            env, endpoints, [workdir / "replica-a", workdir / "replica-b"], stack
+        )
         yield Cluster(
-            replicas=[RunningServer(f"http://127.0.0.1:{port}", env) for _, port, _ in started],
+            replicas=[RunningServer(f"http://127.0.0.1:{port}", env) for _, port in started],
             redis=redis,
             database_url=env["DATABASE_URL"],
             cipher=EnquiryCipher((key,)),
@@ -459,12 +445,7 @@ def proxy(cluster) -> Iterator[Proxy]:
                 time.sleep(0.2)
         yield Proxy(base_url, context, root / "access.log")
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process, timeout=20)
         errors = (root / "error.log").read_text(errors="replace")
         shutil.rmtree(root, ignore_errors=True)
     assert "[emerg]" not in errors and "[crit]" not in errors, errors[-2000:]
