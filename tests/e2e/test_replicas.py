@@ -195,12 +195,14 @@ QUESTIONS = [
     "can I have sessions online?",
     "what evidence is there for DIT?",
 ]
-STAGGER_S = 0.05
+STAGGER_S = 0.01
 """Between the starts of the concurrent messages. Rasa's Redis lock hands out its tickets with a
 read and a separate write, so two replicas taking a ticket for one conversation within the same
 millisecond could both get it: that is why the proxy routes one conversation to one replica.
-50 ms apart, each ticket is issued before the next message arrives, while the turns themselves
-(each about 100 ms or more, and a waiting turn polls the lock once a second) still overlap."""
+10 ms apart (a Redis round trip here is well under 1 ms), each ticket is issued before the next
+message arrives, while the turns themselves (30 ms or more even on a quiet, warmed-up machine,
+and a waiting turn polls the lock once a second) always overlap. At 50 ms a warm replica could
+finish a turn before the next message came, and no message would wait."""
 
 
 def _watch_lock(redis: RedisServer, key: str, stop: threading.Event, seen: list[bytes]) -> None:
