@@ -43,8 +43,8 @@ $(VENV)/.installed: $(VENV)/bin/python requirements.lock requirements-encoder.tx
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
 	@touch $@
 
-$(VENV)/.spacy: $(VENV)/.installed src/dit_assistant/spacy_pipeline.py
-	$(PY) -m dit_assistant.spacy_pipeline
+$(VENV)/.spacy: $(VENV)/.installed src/dit_assistant/nlu/spacy_pipeline.py
+	$(PY) -m dit_assistant.nlu.spacy_pipeline
 	@touch $@
 
 install: $(VENV)/.spacy

@@ -7,7 +7,7 @@ clustering on cosine similarity: a question joins a group when it is, on average
 ``SIMILARITY_THRESHOLD`` similar to the group's questions, so one loose match cannot chain two
 unrelated topics together.
 
-The project's sentence encoder (``sentence_embeddings.py``) would also group synonyms ("price"
+The project's sentence encoder (``nlu/sentence_embeddings.py``) would also group synonyms ("price"
 and "cost"), but loading it takes the dashboard from about 65 MB to about 850 MB and adds tens of
 seconds at start-up on a two-core machine; TF-IDF groups a few hundred questions in a fraction of a
 second. Groups are computed when staff look, never stored, so the method can change freely.

@@ -17,7 +17,7 @@ import yaml
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from dit_assistant.sentence_embeddings import (
+from dit_assistant.nlu.sentence_embeddings import (
     SentenceEmbeddingFeaturizer,
     SentenceEncoder,
     model_directory,

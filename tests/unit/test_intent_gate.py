@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rasa.shared.nlu.constants import INTENT
 
-from dit_assistant.intent_gate import IntentConfidenceGate
+from dit_assistant.nlu.intent_gate import IntentConfidenceGate
 from tests.fixtures.messages import classified
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
 
-from dit_assistant.message_guard import LONGEST_WORD, WordlessMessageGuard, has_words
+from dit_assistant.nlu.message_guard import LONGEST_WORD, WordlessMessageGuard, has_words
 from tests.fixtures.messages import classified
 
 

@@ -10,8 +10,8 @@ import pytest
 import spacy
 from spacy.language import Language
 
+from dit_assistant.nlu.spacy_pipeline import PIPELINE_PACKAGE
 from dit_assistant.safety.detector import RiskDetector, load_spec
-from dit_assistant.spacy_pipeline import PIPELINE_PACKAGE
 
 SPEC = {
     "priority": ["urgent", "risk"],

@@ -31,7 +31,7 @@ from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
-from dit_assistant.spacy_pipeline import COMMON_WORDS_TABLE, PIPELINE_PACKAGE
+from dit_assistant.nlu.spacy_pipeline import COMMON_WORDS_TABLE, PIPELINE_PACKAGE
 
 _WORD = re.compile(r"\d+|[^\W\d_]+", re.UNICODE)  # "15yo" -> "15", "yo"
 _APOSTROPHES = re.compile(r"['’‘`´]")

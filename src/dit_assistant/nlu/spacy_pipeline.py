@@ -5,7 +5,7 @@ pipeline with spaCy's lookup lemmatizer (tables from ``spacy-lookups-data``) and
 the virtual environment as the package ``en_dit_lookup``. Rasa's ``SpacyNLP`` then loads it by
 name, which works from any working directory, and the safety net lemmatizes with the same one.
 
-Run as ``python -m dit_assistant.spacy_pipeline`` (the Makefile does).
+Run as ``python -m dit_assistant.nlu.spacy_pipeline`` (the Makefile does).
 """
 
 from __future__ import annotations
