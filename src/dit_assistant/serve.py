@@ -22,13 +22,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dit_assistant.paths import BOT_DIR, HOST, MODEL, PROJECT_ROOT
 from dit_assistant.replicas import lock_store_endpoint
-from dit_assistant.settings import PROJECT_ROOT, get_settings
+from dit_assistant.settings import get_settings
+from dit_assistant.settings.environment import parse_port
+from dit_assistant.terminal_chat import run_terminal_chat
 from dit_assistant.web import WEBCHAT_BUNDLE
 
-BOT_DIR = PROJECT_ROOT / "bot"
-MODEL = PROJECT_ROOT / "models" / "dit-assistant.tar.gz"
-HOST = "127.0.0.1"
+DEFAULT_RASA_PORT = 5005
 STARTUP_TIMEOUT_S = 180
 STOP_TIMEOUT_S = 20
 # A server that dies is started again at once, unless it has already been restarted this many
@@ -269,14 +270,13 @@ def serve(rasa_port: int) -> int:
 
 def chat(rasa_port: int) -> int:
     """A terminal chat against the running server, or a self-contained one if none is running."""
-    from dit_assistant.terminal_chat import run_terminal_chat
-
     return run_terminal_chat(f"http://{HOST}:{rasa_port}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("RASA_PORT", "5005")))
+    rasa_port = parse_port(os.environ.get("RASA_PORT") or DEFAULT_RASA_PORT, "RASA_PORT")
+    parser.add_argument("--port", type=int, default=rasa_port)
     parser.add_argument("--chat", action="store_true", help="chat in this terminal")
     args = parser.parse_args(argv)
     return chat(args.port) if args.chat else serve(args.port)

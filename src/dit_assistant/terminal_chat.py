@@ -15,6 +15,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from dit_assistant.paths import BOT_DIR, MODEL
+
 Reply = list[dict[str, Any]]
 
 
@@ -50,8 +52,6 @@ def _rest_sender(base_url: str, sender: str) -> Callable[[str], Reply] | None:
 def _in_process_sender(sender: str) -> Callable[[str], Reply]:
     from rasa.core.agent import Agent
     from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
-
-    from dit_assistant.serve import BOT_DIR, MODEL
 
     loop = asyncio.new_event_loop()
     agent = Agent.load(

@@ -71,8 +71,9 @@ def test_every_region_names_the_country_whose_phone_numbers_it_uses():
     [
         ({"WEB_PORT": "0"}, "WEB_PORT must be a port number"),
         ({"WEB_PORT": "web"}, "WEB_PORT must be a port number"),
-        ({"ACTION_PORT": "-1"}, "ACTION_PORT must be between 1 and 65535"),
-        ({"DASHBOARD_PORT": "65536"}, "DASHBOARD_PORT must be between 1 and 65535"),
+        ({"ACTION_PORT": "-1"}, "ACTION_PORT must be a port number between 1 and 65535"),
+        ({"DASHBOARD_PORT": "65536"}, "DASHBOARD_PORT must be a port number between 1 and 65535"),
+        ({"SMTP_PORT": "smtp"}, "SMTP_PORT must be a port number between 1 and 65535"),
         ({"RETENTION_DAYS": "0"}, "RETENTION_DAYS"),
         ({"MAX_MESSAGES_PER_MINUTE": "lots"}, "MAX_MESSAGES_PER_MINUTE must be a whole number"),
         ({"DIT_ENV": "staging"}, "DIT_ENV must be one of development, production"),
@@ -131,6 +132,21 @@ def test_relative_directories_are_inside_the_checkout():
     assert settings.spool_dir == settings.var_dir / "spool"
     assert settings.database_url == f"sqlite:///{settings.var_dir / 'dit-assistant.sqlite'}"
     assert load_settings(env={}).database_url == DEFAULT_DATABASE_URL
+
+
+def test_the_project_root_is_the_checkout():
+    assert (PROJECT_ROOT / "pyproject.toml").is_file()
+    assert (PROJECT_ROOT / "src" / "dit_assistant" / "settings").is_dir()
+    assert DEFAULT_PROFILE == PROJECT_ROOT / "config" / "clinic.yml"
+
+
+@pytest.mark.parametrize("raw", ["0", "rasa", "70000"])
+def test_the_rasa_port_is_checked_like_every_other_port(monkeypatch, raw):
+    from dit_assistant import serve
+
+    monkeypatch.setenv("RASA_PORT", raw)
+    with pytest.raises(ConfigurationError, match="RASA_PORT must be a port number between 1 and"):
+        serve.main(["--chat"])
 
 
 def test_the_region_may_be_written_in_capitals():

@@ -19,12 +19,12 @@ from string import Template
 from typing import Any
 from urllib.parse import urlsplit
 
+from dit_assistant.paths import HOST
 from dit_assistant.settings import Settings
 from dit_assistant.web import SITE_DIR, TEMPLATES_DIR
 
 logger = logging.getLogger(__name__)
 
-HOST = "127.0.0.1"
 SERVED_PREFIXES = ("/assets/", "/vendor/")
 
 
