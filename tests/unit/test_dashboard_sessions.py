@@ -18,7 +18,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from dit_assistant.settings import get_settings
-from dit_assistant.staff.web import Dashboard, create_app
+from dit_assistant.staff.state import Dashboard
+from dit_assistant.staff.web import create_app
 from dit_assistant.store import accounts
 from dit_assistant.store.audit import recent_audit
 from dit_assistant.store.database import Database, open_database

@@ -14,7 +14,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     g,
     redirect,
@@ -33,7 +32,7 @@ from dit_assistant.staff.charts import (
     weekly_chart,
 )
 from dit_assistant.staff.export import csv_text, statistics_csv
-from dit_assistant.staff.web import Dashboard
+from dit_assistant.staff.state import Dashboard, current_dashboard
 from dit_assistant.store import accounts, management, unanswered
 from dit_assistant.store.enquiries import REFERENCE_ALPHABET, REFERENCE_PREFIX
 from dit_assistant.store.models import STATUSES, utcnow
@@ -53,7 +52,7 @@ WRONG_CURRENT = "The current password is not right."
 
 
 def dashboard() -> Dashboard:
-    return current_app.extensions["dit_dashboard"]
+    return current_dashboard()
 
 
 @blueprint.app_template_filter("when")
