@@ -10,6 +10,10 @@ bot replies when sessions persist. These subclasses fix that:
 - ``facebook.FacebookChannel``: checks ``X-Hub-Signature-256`` in constant time.
 - ``slack.SlackChannel``: checks the signing secret and the request's age.
 
+What the four platforms do alike (settings, switching off, the webhook's verify-read-dispatch
+flow, answering 200 when the bot fails, splitting answers) is ``platform.PlatformChannel`` and
+``platform.PlatformOutput``; each platform module holds only what is particular to it.
+
 Every platform reads its secrets from :mod:`dit_assistant.settings`, never from ``${VAR}`` in
 ``credentials.yml``: a platform whose variables are not all set is switched off (its webhook
 answers 404) while the others keep working. Requests that fail verification get 403 and never

@@ -16,25 +16,23 @@ import asyncio
 import hashlib
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fbmessenger import MessengerClient
-from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.facebook import FacebookInput, MessengerBot
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from dit_assistant.channels.common import (
-    bad_request,
-    disabled_blueprint,
-    forbidden,
-    json_object,
-    split_message,
+from dit_assistant.channels.common import forbidden, json_object
+from dit_assistant.channels.platform import (
+    Incoming,
+    PlatformChannel,
+    PlatformOutput,
+    Unreadable,
+    delivered,
 )
-from dit_assistant.channels.guard import DELIVERY_ID, guarded
-from dit_assistant.settings import FacebookSettings, get_settings
+from dit_assistant.settings import FacebookSettings
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +55,10 @@ def short_title(title: str) -> str:
     return f"{cut}…"
 
 
-class FacebookOutputChannel(MessengerBot):
+class FacebookOutputChannel(PlatformOutput, MessengerBot):
     """Sends through the Graph API; fbmessenger blocks, so each call runs in a thread."""
+
+    max_chars = MAX_CHARS
 
     def __init__(self, config: FacebookSettings) -> None:
         client = MessengerClient(config.page_access_token)
@@ -76,16 +76,13 @@ class FacebookOutputChannel(MessengerBot):
         if isinstance(result, dict) and result.get("error"):
             logger.error("Messenger did not accept a message: %s", result["error"].get("message"))
 
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        for part in split_message(text, MAX_CHARS):
-            await self._post(recipient_id, {"text": part})
+    async def send_part(self, recipient_id: str, text: str) -> None:
+        await self._post(recipient_id, {"text": text})
 
-    async def send_text_with_buttons(
-        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    async def send_part_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]]
     ) -> None:
-        parts = split_message(text, MAX_CHARS) or ["Choose an option:"]
-        for part in parts[:-1]:
-            await self._post(recipient_id, {"text": part})
+        """Buttons as quick replies: Messenger shows at most 13, with short titles."""
         quick_replies = [
             {
                 "content_type": "text",
@@ -94,7 +91,7 @@ class FacebookOutputChannel(MessengerBot):
             }
             for b in buttons[:MAX_QUICK_REPLIES]
         ]
-        await self._post(recipient_id, {"text": parts[-1], "quick_replies": quick_replies})
+        await self._post(recipient_id, {"text": text, "quick_replies": quick_replies})
 
     async def send_quick_replies(
         self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]], **kwargs: Any
@@ -111,21 +108,21 @@ def _events(body: dict[str, Any]) -> list[tuple[str, str, str | None]]:
 
     The message id (``mid``) is what a redelivered batch repeats.
 
-    Raises ``ValueError`` when the body is not shaped like a Messenger webhook.
+    Raises :class:`Unreadable` when the body is not shaped like a Messenger webhook.
     """
     entries = body.get("entry")
     if body.get("object") != "page" or not isinstance(entries, list):
-        raise ValueError("expected a page webhook with a list of entries")
+        raise Unreadable("expected a page webhook with a list of entries")
     found = []
     for entry in entries:
         events = entry.get("messaging") if isinstance(entry, dict) else None
         if not isinstance(events, list):
-            raise ValueError("entry without a messaging list")
+            raise Unreadable("entry without a messaging list")
         for event in events:
             sender = event.get("sender") if isinstance(event, dict) else None
             sender_id = sender.get("id") if isinstance(sender, dict) else None
             if not isinstance(sender_id, str) or not sender_id:
-                raise ValueError("event without a sender id")
+                raise Unreadable("event without a sender id")
             text = _text_of(event)
             if text is not None:
                 found.append((sender_id, text, _mid_of(event)))
@@ -154,16 +151,16 @@ def _text_of(event: dict[str, Any]) -> str | None:
     return None  # deliveries, reads, reactions: nothing to answer
 
 
-class FacebookChannel(FacebookInput):
+class FacebookChannel(PlatformChannel[FacebookSettings], FacebookInput):
     """Messenger input channel; off unless the page token, app secret and verify token are set."""
+
+    platform_name = "Facebook"
+    message_label = "Messenger"
+    acknowledged = "EVENT_RECEIVED"
 
     @classmethod
     def name(cls) -> str:
         return "facebook"
-
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        return cls(get_settings().channels.facebook)
 
     def __init__(self, config: FacebookSettings) -> None:
         super().__init__(config.verify_token, config.app_secret, config.page_access_token)
@@ -172,16 +169,7 @@ class FacebookChannel(FacebookInput):
     def get_output_channel(self) -> FacebookOutputChannel | None:
         return FacebookOutputChannel(self.config) if self.config.enabled else None
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        if not self.config.enabled:
-            return disabled_blueprint("Facebook", self.config)
-        webhook = Blueprint("fb_webhook", __name__)
-        on_new_message = guarded(on_new_message, webhook)
-
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
+    def extend_blueprint(self, webhook: Blueprint) -> None:
         @webhook.route("/webhook", methods=["GET"])
         async def subscribe(request: Request) -> HTTPResponse:
             """Meta's one-off handshake when the webhook URL is saved in the app settings."""
@@ -192,32 +180,18 @@ class FacebookChannel(FacebookInput):
                 return forbidden()
             return response.text(request.args.get("hub.challenge") or "")
 
-        @webhook.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            body = request.body or b""
-            if not signature_valid(
-                self.config.app_secret, body, request.headers.get(SIGNATURE_HEADER, "")
-            ):
-                return forbidden()
-            payload = json_object(body)
-            if payload is None:
-                return bad_request("expected a JSON object")
-            try:
-                events = _events(payload)
-            except ValueError as error:
-                return bad_request(str(error))
-            for sender_id, text, mid in events:
-                message = UserMessage(
-                    text,
-                    FacebookOutputChannel(self.config),
-                    sender_id,
-                    input_channel=self.name(),
-                    metadata={DELIVERY_ID: mid} if mid else {},
-                )
-                try:
-                    await on_new_message(message)
-                except Exception:  # logged; Meta would otherwise redeliver the whole batch
-                    logger.exception("Could not handle a Messenger message")
-            return response.text("EVENT_RECEIVED")
+    def verified(self, request: Request) -> bool:
+        """The signature covers the raw body, checked before the body is parsed."""
+        header = request.headers.get(SIGNATURE_HEADER, "")
+        return signature_valid(self.config.app_secret, request.body or b"", header)
 
-        return webhook
+    async def read(self, request: Request) -> list[Incoming] | HTTPResponse:
+        """Every message of the batch; each gets its own output (Messenger's answers are sent
+        per recipient)."""
+        payload = json_object(request.body or b"")
+        if payload is None:
+            raise Unreadable("expected a JSON object")
+        return [
+            Incoming(sender_id, text, FacebookOutputChannel(self.config), delivered(mid))
+            for sender_id, text, mid in _events(payload)
+        ]

@@ -12,27 +12,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import ClientError
-from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.slack import SlackBot, SlackInput
-from sanic import Blueprint, response
+from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from dit_assistant.channels.common import (
-    bad_request,
-    disabled_blueprint,
-    forbidden,
-    json_object,
-    split_message,
-)
-from dit_assistant.channels.guard import DELIVERY_ID, guarded
-from dit_assistant.settings import SlackSettings, get_settings
+from dit_assistant.channels.common import json_object
+from dit_assistant.channels.guard import DELIVERY_ID, MessageGate
+from dit_assistant.channels.platform import Incoming, PlatformChannel, PlatformOutput, Unreadable
+from dit_assistant.settings import SlackSettings
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +51,10 @@ def _event_metadata(body: dict[str, Any], event: dict[str, Any]) -> dict[str, An
     return metadata
 
 
-class SlackOutputChannel(SlackBot):
+class SlackOutputChannel(PlatformOutput, SlackBot):
     """Posts with ``chat.postMessage`` at the configured API base, within Slack's limits."""
+
+    max_chars = MAX_BLOCK_CHARS
 
     def __init__(
         self, config: SlackSettings, channel: str | None = None, thread_id: str | None = None
@@ -75,20 +70,15 @@ class SlackOutputChannel(SlackBot):
         except (SlackApiError, ClientError, OSError, asyncio.TimeoutError) as error:
             logger.error("Slack did not accept a message: %s", error)
 
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        recipient = self.slack_channel or recipient_id
-        for part in split_message(text, MAX_BLOCK_CHARS):
-            await self._post_message(channel=recipient, text=part, mrkdwn=True)
+    async def send_part(self, recipient_id: str, text: str) -> None:
+        await self._post_message(channel=self.slack_channel or recipient_id, text=text, mrkdwn=True)
 
-    async def send_text_with_buttons(
-        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    async def send_part_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]]
     ) -> None:
-        recipient = self.slack_channel or recipient_id
-        parts = split_message(text, MAX_BLOCK_CHARS) or ["Choose an option:"]
-        for part in parts[:-1]:
-            await self._post_message(channel=recipient, text=part, mrkdwn=True)
+        """The text as a section block with an actions block of buttons under it."""
         blocks = [
-            {"type": "section", "text": {"type": "mrkdwn", "text": parts[-1]}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": text}},
             {
                 "type": "actions",
                 "elements": [
@@ -101,19 +91,19 @@ class SlackOutputChannel(SlackBot):
                 ],
             },
         ]
-        await self._post_message(channel=recipient, text=parts[-1], blocks=blocks)
+        await self._post_message(
+            channel=self.slack_channel or recipient_id, text=text, blocks=blocks
+        )
 
 
-class SlackChannel(SlackInput):
+class SlackChannel(PlatformChannel[SlackSettings], SlackInput):
     """Slack input channel; off unless ``SLACK_BOT_TOKEN`` and ``SLACK_SIGNING_SECRET`` are set."""
+
+    platform_name = "Slack"
 
     @classmethod
     def name(cls) -> str:
         return "slack"
-
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        return cls(get_settings().channels.slack)
 
     def __init__(self, config: SlackSettings) -> None:
         self.config = config
@@ -132,18 +122,32 @@ class SlackChannel(SlackInput):
             return None
         return SlackOutputChannel(self.config, channel, thread_id)
 
-    async def _event(
-        self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> HTTPResponse:
+    def verified(self, request: Request) -> bool:
+        """Rasa's check: the signing secret's HMAC of the body and a recent timestamp."""
+        return bool(self.is_request_from_slack_authentic(request))
+
+    async def read(self, request: Request) -> list[Incoming] | HTTPResponse:
+        """Events come as JSON, button presses as a form."""
+        content_type = (request.content_type or "").split(";")[0].strip().lower()
+        try:
+            if content_type == "application/json":
+                return self._event(request)
+            if content_type == "application/x-www-form-urlencoded":
+                return self._interaction(request)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise Unreadable("body could not be read") from error
+        raise Unreadable("unsupported content type")
+
+    def _event(self, request: Request) -> list[Incoming] | HTTPResponse:
         """A JSON body: the URL handshake or an Events API callback."""
         body = json_object(request.body)
         if body is None:
-            return bad_request("expected a JSON object")
+            raise Unreadable("expected a JSON object")
         if body.get("type") == "url_verification":
             return response.json({"challenge": str(body.get("challenge", ""))})
         event = body.get("event")
         if not isinstance(event, dict) or not isinstance(event.get("text", ""), str):
-            return bad_request("expected an event object")
+            raise Unreadable("expected an event object")
         if not self._is_user_message(body):
             return response.text("ignored")  # the bot's own posts, edits, joins...
         metadata = _event_metadata(body, event)
@@ -153,55 +157,36 @@ class SlackChannel(SlackInput):
             event.get("user", ""), metadata.get("out_channel"), metadata.get("thread_id")
         )
         text = self._sanitize_user_message(event["text"], metadata["users"])
-        return await self.process_message(request, on_new_message, text, sender_id, metadata)
+        return [Incoming(sender_id, text, None, metadata)]
 
-    async def _interaction(
-        self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> HTTPResponse:
+    def _interaction(self, request: Request) -> list[Incoming] | HTTPResponse:
         """A form body: a button pressed in one of our messages."""
         raw = request.form.get("payload")
         payload = json_object(raw.encode() if isinstance(raw, str) else None)
         if payload is None:
-            return bad_request("expected a JSON payload field")
+            raise Unreadable("expected a JSON payload field")
         try:
             if not self._is_interactive_message(payload):
                 return response.text("ignored")
             text = self._get_interactive_response(payload["actions"][0])
             sender_id = payload["user"]["id"]
             metadata = self.get_metadata(request)
-        except (KeyError, IndexError, TypeError, AttributeError, ValueError):
-            return bad_request("not a Slack interaction")
+        except (KeyError, IndexError, TypeError, AttributeError, ValueError) as error:
+            raise Unreadable("not a Slack interaction") from error
         if text is None:
             return response.text("ignored")  # link buttons carry no value
         conversation_id = self._get_conversation_id(
             sender_id, metadata.get("out_channel"), metadata.get("thread_id")
         )
+        return [Incoming(conversation_id, str(text), None, metadata)]
+
+    async def dispatch(
+        self, request: Request, gate: MessageGate, messages: list[Incoming]
+    ) -> HTTPResponse:
+        """Rasa's ``process_message``: Slack's retries after a timeout are answered 201 with
+        ``X-Slack-No-Retry``, and the message is handled in the background after the 200
+        (Slack wants its answer within three seconds)."""
+        (incoming,) = messages  # one event or interaction per request
         return await self.process_message(
-            request, on_new_message, str(text), conversation_id, metadata
+            request, gate, incoming.text, incoming.sender_id, incoming.metadata
         )
-
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        if not self.config.enabled:
-            return disabled_blueprint("Slack", self.config)
-        webhook = Blueprint("slack_webhook", __name__)
-        on_new_message = guarded(on_new_message, webhook)
-
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        @webhook.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            if not self.is_request_from_slack_authentic(request):
-                return forbidden()
-            content_type = (request.content_type or "").split(";")[0].strip().lower()
-            try:
-                if content_type == "application/json":
-                    return await self._event(request, on_new_message)
-                if content_type == "application/x-www-form-urlencoded":
-                    return await self._interaction(request, on_new_message)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                return bad_request("body could not be read")
-            return bad_request("unsupported content type")
-
-        return webhook

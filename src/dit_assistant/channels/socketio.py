@@ -47,7 +47,7 @@ _BARE_URL = re.compile(r"(?<![(\[<])\bhttps?://[^\s<>()\[\]]+[^\s<>()\[\].,;:!?'
 def widget_markdown(text: str) -> str:
     """The widget renders Markdown: keep the answer's line breaks and make bare URLs links.
 
-    Answers in ``bot/domain.yml`` are plain text with single line breaks (lists of helplines,
+    Answers in ``bot/domain/`` are plain text with single line breaks (lists of helplines,
     for example), which Markdown would join into one paragraph, and URLs that Markdown would
     leave unclickable.
     """

@@ -15,28 +15,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.twilio import TwilioInput, TwilioOutput
-from sanic import Blueprint, response
+from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.base.exceptions import TwilioException
 from twilio.request_validator import RequestValidator
 
 from dit_assistant.channels.common import (
-    bad_request,
-    disabled_blueprint,
-    forbidden,
     form_params,
     numbered_options,
     resolve_numbered_reply,
-    split_message,
 )
-from dit_assistant.channels.guard import DELIVERY_ID, conversation_id, guarded
-from dit_assistant.settings import TwilioSettings, get_settings
+from dit_assistant.channels.guard import conversation_id
+from dit_assistant.channels.platform import (
+    Incoming,
+    PlatformChannel,
+    PlatformOutput,
+    Unreadable,
+    delivered,
+)
+from dit_assistant.settings import TwilioSettings
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ MAX_BODY_CHARS = 1600  # Twilio's limit for Body, SMS and WhatsApp alike (error 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
-class TwilioOutputChannel(TwilioOutput):
+class TwilioOutputChannel(PlatformOutput, TwilioOutput):
     """Sends through Twilio's REST API (at a configurable base URL), options as numbered text.
 
     One instance answers one incoming message, so option numbers run on across the messages of
@@ -56,7 +57,7 @@ class TwilioOutputChannel(TwilioOutput):
     def __init__(self, config: TwilioSettings, from_number: str, max_chars: int) -> None:
         super().__init__(config.account_sid, config.auth_token, from_number)
         self._api_base = config.api_base.rstrip("/")
-        self._max_chars = max_chars
+        self.max_chars = max_chars
         self._next_option = 1
 
     def get_hostname(self, uri: str) -> str:
@@ -74,14 +75,13 @@ class TwilioOutputChannel(TwilioOutput):
             logger.error("Twilio did not accept a message: %s", error)
             return None
 
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        for part in split_message(text, self._max_chars):
-            message = {"to": recipient_id, "from_": self.twilio_number, "body": part}
-            await self._send_message(message)
+    async def send_part(self, recipient_id: str, text: str) -> None:
+        await self._send_message({"to": recipient_id, "from_": self.twilio_number, "body": text})
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
     ) -> None:
+        """No buttons: the options are numbered under the text, which is then split as usual."""
         options = numbered_options(buttons, first=self._next_option)
         self._next_option += len(buttons)
         await self.send_text_message(recipient_id, f"{text}\n\n{options}".strip())
@@ -97,16 +97,22 @@ def public_url(request: Request, configured: str) -> str:
     return f"{scheme}://{host}{request.path}{query}"
 
 
-class TwilioChannel(TwilioInput):
+def _params(request: Request) -> dict[str, str]:
+    """The form's fields; read before the signature, which covers them."""
+    try:
+        return form_params(request)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise Unreadable("expected a form-encoded body") from error
+
+
+class TwilioChannel(PlatformChannel[TwilioSettings], TwilioInput):
     """Twilio input channel; off unless ``TWILIO_ACCOUNT_SID`` and ``TWILIO_AUTH_TOKEN`` are set."""
+
+    platform_name = "Twilio"
 
     @classmethod
     def name(cls) -> str:
         return "twilio"
-
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        return cls(get_settings().channels.twilio)
 
     def __init__(self, config: TwilioSettings) -> None:
         super().__init__(config.account_sid, config.auth_token, None, debug_mode=False)
@@ -121,47 +127,25 @@ class TwilioChannel(TwilioInput):
         limit = MAX_BODY_CHARS if whatsapp else min(self.config.sms_max_length, MAX_BODY_CHARS)
         return TwilioOutputChannel(self.config, receiver, limit)
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        if not self.config.enabled:
-            return disabled_blueprint("Twilio", self.config)
+    def verified(self, request: Request) -> bool:
+        """Twilio's signature of its public URL (``TWILIO_WEBHOOK_URL``) and the form's fields."""
+        params = _params(request)
+        signature = request.headers.get(SIGNATURE_HEADER, "")
+        url = public_url(request, self.config.webhook_url)
         validator = RequestValidator(self.config.auth_token)
-        webhook = Blueprint("twilio_webhook", __name__)
-        on_new_message = guarded(on_new_message, webhook)
+        return bool(signature) and bool(validator.validate(url, params, signature))
 
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+    async def read(self, request: Request) -> list[Incoming] | HTTPResponse:
+        params = _params(request)
+        sender, receiver, text = params.get("From"), params.get("To"), params.get("Body")
+        if not sender or not receiver or text is None:
+            raise Unreadable("expected From, To and Body")
+        text = text.replace("¡", "@")  # some carriers turn @ into ¡
+        agent = getattr(request.app.ctx, "agent", None)
+        text = await resolve_numbered_reply(agent, conversation_id(self.name(), sender), text)
+        output = self.output_for(sender, receiver)
+        return [Incoming(sender, text, output, delivered(params.get("MessageSid")))]
 
-        @webhook.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            try:
-                params = form_params(request)
-            except (ValueError, UnicodeDecodeError):
-                return bad_request("expected a form-encoded body")
-            signature = request.headers.get(SIGNATURE_HEADER, "")
-            url = public_url(request, self.config.webhook_url)
-            if not signature or not validator.validate(url, params, signature):
-                return forbidden()
-            sender, receiver, text = params.get("From"), params.get("To"), params.get("Body")
-            if not sender or not receiver or text is None:
-                return bad_request("expected From, To and Body")
-            text = text.replace("¡", "@")  # some carriers turn @ into ¡
-            agent = getattr(request.app.ctx, "agent", None)
-            text = await resolve_numbered_reply(agent, conversation_id(self.name(), sender), text)
-            try:
-                await on_new_message(
-                    UserMessage(
-                        text,
-                        self.output_for(sender, receiver),
-                        sender,
-                        input_channel=self.name(),
-                        metadata={DELIVERY_ID: params["MessageSid"]}
-                        if params.get("MessageSid")
-                        else {},
-                    )
-                )
-            except Exception:  # logged; Twilio would otherwise retry the same message
-                logger.exception("Could not handle a Twilio message")
-            return response.text(EMPTY_TWIML, content_type="text/xml")
-
-        return webhook
+    def acknowledgement(self) -> HTTPResponse:
+        """An empty TwiML document: the replies go through the API, not in the answer."""
+        return response.text(EMPTY_TWIML, content_type="text/xml")
