@@ -17,11 +17,12 @@ from rasa_sdk.types import DomainDict
 from dit_assistant.contact_details import clean_text, is_skip
 
 from .contained import contained
-from .intake import (
+from .forms import (
     INTERRUPTION_CONFIDENCE,
     already_accepted,
     interruption_response,
     latest_intent,
+    validates,
 )
 
 FIT_SLOTS = ("fit_focus", "fit_weekly", "fit_specialist")
@@ -51,17 +52,22 @@ def suggestion(focus: str | None, weekly: str | None, specialist: str | None) ->
 
 
 def forget_answers() -> list[EventType]:
+    """Clears the answers: they are kept only while the check runs."""
     return [SlotSet(slot, None) for slot in FIT_SLOTS] + [SlotSet("requested_slot", None)]
 
 
 @contained
+@validates(FIT_SLOTS)
 class ValidateFitCheckForm(FormValidationAction):
-    """Reads each answer; answers a question about DIT asked instead, then asks again."""
+    """Reads each answer; answers a question about DIT asked instead, then asks again.
+
+    Every question takes the same kind of reply, so one method checks them all.
+    """
 
     def name(self) -> str:
         return "validate_fit_check_form"
 
-    def _validate(
+    async def check_answer(
         self,
         slot: str,
         value: Any,
@@ -78,21 +84,6 @@ class ValidateFitCheckForm(FormValidationAction):
         response = interruption_response(tracker, domain)
         dispatcher.utter_message(response=response or "utter_fit_check_unclear")
         return {slot: None}
-
-    async def validate_fit_focus(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._validate("fit_focus", value, dispatcher, tracker, domain)
-
-    async def validate_fit_weekly(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._validate("fit_weekly", value, dispatcher, tracker, domain)
-
-    async def validate_fit_specialist(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._validate("fit_specialist", value, dispatcher, tracker, domain)
 
 
 @contained

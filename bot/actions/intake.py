@@ -1,8 +1,9 @@
 """The enquiry form: checks each answer, answers questions asked mid-form, and saves the enquiry.
 
-The form (``intake_form`` in domain.yml) takes every answer as text; this module decides what it
-means. Risk messages and "cancel" never reach it: rules in ``bot/data/rules/intake.yml`` handle
-them, keeping what was already given (crisis) or forgetting it (cancel).
+The form (``intake_form`` in ``bot/domain/intake.yml``) takes every answer as text; this module
+decides what it means. Risk messages and "cancel" never reach it: rules in
+``bot/data/rules/intake.yml`` handle them, keeping what was already given (crisis) or forgetting it
+(cancel).
 
 Nothing personal is logged: log lines carry the enquiry reference at most.
 """
@@ -12,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeAlias
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -44,6 +46,13 @@ from dit_assistant.store.enquiries import (
 
 from .contained import contained
 from .database import DatabaseUnavailable, in_thread, store
+from .forms import (
+    INTERRUPTION_CONFIDENCE,
+    already_accepted,
+    interruption_response,
+    latest_intent,
+    validates,
+)
 from .safety import record_route
 
 logger = logging.getLogger(__name__)
@@ -59,8 +68,6 @@ EDITABLE_FIELDS = {
 METHOD_LABELS = {"phone": "phone call", "email": "email", "text": "text message"}
 NO_ANSWER = ""  # stored for the optional question when someone skips it
 MAX_FAILURES = 3
-# Below this confidence a message is taken as an answer, not as a question about DIT.
-INTERRUPTION_CONFIDENCE = 0.5
 _YES_WORDS = frozenset({"yes", "y", "yeah", "yep", "yup", "ok", "okay", "sure", "correct", "i am"})
 _NO_WORDS = frozenset({"no", "n", "nope", "nah", "not yet", "i'm not", "im not"})
 
@@ -78,24 +85,6 @@ def forgotten() -> dict[str, Any]:
 def forget_enquiry() -> list[EventType]:
     """The same, as events for an action's return value."""
     return [SlotSet(slot, value) for slot, value in forgotten().items()]
-
-
-def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
-    intent = tracker.latest_message.get("intent") or {}
-    return intent.get("name"), float(intent.get("confidence") or 0.0)
-
-
-def interruption_response(tracker: Tracker, domain: DomainDict) -> str | None:
-    """The answer to a question asked instead of answering the form, if it was one."""
-    name, confidence = latest_intent(tracker)
-    if not name or confidence < INTERRUPTION_CONFIDENCE:
-        return None
-    if name.startswith("ask_") and f"utter_{name}" in domain.get("responses", {}):
-        return f"utter_{name}"
-    return {
-        "bot_challenge": "utter_iamabot",
-        "request_human": "utter_intake_contact_directly",
-    }.get(name)
 
 
 def route_response(tracker: Tracker, domain: DomainDict) -> str | None:
@@ -153,17 +142,6 @@ def reads_as_question(text: Any) -> bool:
     return first.strip(",.!") in _QUESTION_OPENINGS
 
 
-def already_accepted(value: Any, tracker: Tracker) -> bool:
-    """True for a value validated earlier (the form re-validates filled slots when it resumes).
-
-    A fresh answer is the text of the latest message; an accepted one has been normalised
-    (True, an E.164 number, a timestamp) or was typed in an earlier turn.
-    """
-    if value is None:
-        return False
-    return str(value) != (tracker.latest_message.get("text") or "")
-
-
 def _yes_or_no(tracker: Tracker, value: Any) -> bool | None:
     name, confidence = latest_intent(tracker)
     if name == "under_18" or (name == "deny" and confidence >= INTERRUPTION_CONFIDENCE):
@@ -176,227 +154,6 @@ def _yes_or_no(tracker: Tracker, value: Any) -> bool | None:
     if words in _NO_WORDS:
         return False
     return None
-
-
-@contained
-class ValidateIntakeForm(FormValidationAction):
-    """Interprets each answer; an invalid one gets a specific re-prompt, never a dead end."""
-
-    def name(self) -> str:
-        return "validate_intake_form"
-
-    async def required_slots(
-        self,
-        domain_slots: list[str],
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-    ) -> list[str]:
-        # A closed enquiry (under 18, consent refused) ends the form with nothing left to ask.
-        return [] if tracker.get_slot("intake_closed") else domain_slots
-
-    # ------------------------------------------------------------------ shared handling
-    def _retry(
-        self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker, response: str
-    ) -> dict[str, Any]:
-        failures = int(tracker.get_slot("intake_failures") or 0) + 1
-        dispatcher.utter_message(response=response)
-        if failures >= MAX_FAILURES:
-            dispatcher.utter_message(response="utter_intake_too_many_failures")
-            failures = 0
-        return {slot: None, "intake_failures": failures}
-
-    def _accept(self, slot: str, value: Any) -> dict[str, Any]:
-        return {slot: value, "intake_failures": 0}
-
-    def _interrupted(
-        self,
-        slot: str,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-        free_text: bool = False,
-    ) -> dict[str, Any] | None:
-        """Handles a correction request or a question instead of an answer; None otherwise.
-
-        ``free_text``: the question takes any words as its answer, so only a message that reads
-        as a question is answered as one (see ``reads_as_question``); a correction request
-        ("I need to change my email") is still honoured.
-        """
-        name, confidence = latest_intent(tracker)
-        if name == "intake_change" and confidence >= INTERRUPTION_CONFIDENCE:
-            return self._change_field(slot, dispatcher, tracker)
-        if free_text and not reads_as_question(tracker.latest_message.get("text")):
-            return None
-        response = interruption_response(tracker, domain)
-        if response is None:
-            return None
-        dispatcher.utter_message(response=response)
-        return {slot: None}
-
-    def _change_field(
-        self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker
-    ) -> dict[str, Any]:
-        named = tracker.get_slot("intake_field")  # from a button; any other type is ignored
-        text = tracker.latest_message.get("text")
-        field = (named if isinstance(named, str) else None) or _field_named_in(
-            text if isinstance(text, str) else ""
-        )
-        if field not in EDITABLE_FIELDS:
-            dispatcher.utter_message(response="utter_intake_choose_field")
-            return {slot: None, "intake_field": None, "intake_confirmed": None}
-        changes: dict[str, Any] = {slot: None, field: None, "intake_field": None}
-        if field == "intake_contact_method":
-            changes["intake_contact_detail"] = None  # the detail must match the new method
-        changes["intake_confirmed"] = None
-        return changes
-
-    # ------------------------------------------------------------------ one method per slot
-    async def validate_intake_adult(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if already_accepted(value, tracker):
-            return {"intake_adult": value}
-        answer = _yes_or_no(tracker, value)
-        if answer is True:
-            return self._accept("intake_adult", True)
-        if answer is False:
-            dispatcher.utter_message(response="utter_intake_under_18")
-            await record_route("under_18", tracker)
-            return {**forgotten(), "intake_closed": True}
-        interrupted = self._interrupted("intake_adult", dispatcher, tracker, domain)
-        if interrupted is not None:
-            return interrupted
-        return self._retry("intake_adult", dispatcher, tracker, "utter_intake_invalid_yes_no")
-
-    async def validate_intake_name(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if already_accepted(value, tracker):
-            return {"intake_name": value}
-        interrupted = self._interrupted("intake_name", dispatcher, tracker, domain)
-        if interrupted is not None:
-            return interrupted
-        intent, confidence = latest_intent(tracker)
-        if intent == "request_appointment" and confidence >= INTERRUPTION_CONFIDENCE:
-            return {"intake_name": None}  # "I want to book" while booking: just ask again
-        name = normalise_name(value)
-        if name is None or "?" in name or len(name.split()) > 5:
-            return self._retry("intake_name", dispatcher, tracker, "utter_intake_invalid_name")
-        return self._accept("intake_name", name)
-
-    async def validate_intake_contact_method(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if already_accepted(value, tracker):
-            return {"intake_contact_method": value}
-        method = parse_contact_method(value)
-        if method is not None:
-            return self._accept("intake_contact_method", method)
-        interrupted = self._interrupted("intake_contact_method", dispatcher, tracker, domain)
-        if interrupted is not None:
-            return interrupted
-        return self._retry(
-            "intake_contact_method", dispatcher, tracker, "utter_intake_invalid_contact_method"
-        )
-
-    async def validate_intake_contact_detail(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if already_accepted(value, tracker):
-            return {"intake_contact_detail": value}
-        method = tracker.get_slot("intake_contact_method")
-        if method == "email":
-            detail = normalise_email(value)
-            problem = "utter_intake_invalid_email"
-        else:
-            detail = normalise_phone(value, get_settings().helplines.country)
-            problem = "utter_intake_invalid_phone"
-            if detail is not None and method == "text" and not can_receive_texts(detail):
-                return self._retry(
-                    "intake_contact_detail", dispatcher, tracker, "utter_intake_landline_for_text"
-                )
-        if detail is not None:
-            return self._accept("intake_contact_detail", detail)
-        interrupted = self._interrupted("intake_contact_detail", dispatcher, tracker, domain)
-        if interrupted is not None:
-            return interrupted
-        return self._retry("intake_contact_detail", dispatcher, tracker, problem)
-
-    async def validate_intake_best_times(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if already_accepted(value, tracker):
-            return {"intake_best_times": value}
-        interrupted = self._interrupted(
-            "intake_best_times", dispatcher, tracker, domain, free_text=True
-        )
-        if interrupted is not None:
-            return interrupted
-        times = normalise_free_text(value, MAX_SHORT_TEXT)
-        if times is None:
-            return self._retry(
-                "intake_best_times", dispatcher, tracker, "utter_intake_invalid_text"
-            )
-        return self._accept("intake_best_times", times)
-
-    async def validate_intake_help_with(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if already_accepted(value, tracker):
-            return {"intake_help_with": value}
-        if is_skip(value) or latest_intent(tracker)[0] == "deny":
-            return self._accept("intake_help_with", NO_ANSWER)
-        # Describing a difficulty is the answer here, even when it names a DIT topic
-        # ("help with my anxiety"); only an actual question is answered as one.
-        interrupted = self._interrupted(
-            "intake_help_with", dispatcher, tracker, domain, free_text=True
-        )
-        if interrupted is not None:
-            return interrupted
-        text = normalise_free_text(value, MAX_HELP_TEXT)
-        if text is None:
-            return self._retry("intake_help_with", dispatcher, tracker, "utter_intake_invalid_text")
-        # The route intents are taken as this answer (domain.yml): asking again would loop.
-        route = route_response(tracker, domain)
-        if route is not None:
-            dispatcher.utter_message(response=route)
-        return self._accept("intake_help_with", text)
-
-    async def validate_intake_consent(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if already_accepted(value, tracker):
-            return {"intake_consent": value}
-        answer = _yes_or_no(tracker, value)
-        if answer is True:
-            return self._accept("intake_consent", datetime.now(timezone.utc).isoformat())
-        if answer is False:
-            dispatcher.utter_message(response="utter_intake_consent_refused")
-            return {**forgotten(), "intake_closed": True}
-        interrupted = self._interrupted("intake_consent", dispatcher, tracker, domain)
-        if interrupted is not None:
-            return interrupted
-        return self._retry("intake_consent", dispatcher, tracker, "utter_intake_invalid_yes_no")
-
-    async def validate_intake_confirmed(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if already_accepted(value, tracker):
-            return {"intake_confirmed": value}
-        answer = _yes_or_no(tracker, value)
-        if answer is True:
-            return self._accept("intake_confirmed", True)
-        name, confidence = latest_intent(tracker)
-        if answer is False or (name == "intake_change" and confidence >= INTERRUPTION_CONFIDENCE):
-            return self._change_field("intake_confirmed", dispatcher, tracker)
-        interrupted = self._interrupted("intake_confirmed", dispatcher, tracker, domain)
-        if interrupted is not None:
-            return interrupted
-        field = _field_named_in(str(value or ""))
-        if field is not None:
-            return self._change_field("intake_confirmed", dispatcher, tracker)
-        return self._retry("intake_confirmed", dispatcher, tracker, "utter_intake_invalid_yes_no")
 
 
 def _field_named_in(text: str) -> str | None:
@@ -423,6 +180,302 @@ def _field_named_in(text: str) -> str | None:
         if any(cue in words for cue in field_cues):
             return field
     return None
+
+
+# ------------------------------------------------------------------ what a reply means
+@dataclass(frozen=True)
+class Accept:
+    """The reply answers the question: ``value`` is kept, ``say`` is a reply sent with it."""
+
+    value: Any
+    say: str | None = None
+
+
+@dataclass(frozen=True)
+class Retry:
+    """No answer: ``response`` says what was wrong and asks again."""
+
+    response: str
+
+
+@dataclass(frozen=True)
+class Close:
+    """The enquiry ends here (under 18, consent refused) and everything given is forgotten.
+
+    ``route`` names a safety route to record, a statistic without personal data.
+    """
+
+    response: str
+    route: str | None = None
+
+
+@dataclass(frozen=True)
+class ChangeField:
+    """The person wants to correct an earlier answer rather than answer this question."""
+
+
+@dataclass(frozen=True)
+class AskAgain:
+    """Neither an answer nor a mistake worth pointing out: the question is asked again."""
+
+
+Verdict: TypeAlias = Accept | Retry | Close | ChangeField | AskAgain
+Reader: TypeAlias = Callable[[Any, Tracker, DomainDict], Verdict | None]
+"""A question's reading of a reply: (value, tracker, domain) -> a verdict, or None for none."""
+
+
+def _adult(value: Any, tracker: Tracker, domain: DomainDict) -> Verdict | None:
+    answer = _yes_or_no(tracker, value)
+    if answer is None:
+        return None
+    return Accept(True) if answer else Close("utter_intake_under_18", route="under_18")
+
+
+def _name(value: Any, tracker: Tracker, domain: DomainDict) -> Verdict | None:
+    intent, confidence = latest_intent(tracker)
+    if intent == "request_appointment" and confidence >= INTERRUPTION_CONFIDENCE:
+        return AskAgain()  # "I want to book" while booking
+    name = normalise_name(value)
+    if name is None or "?" in name or len(name.split()) > 5:
+        return None
+    return Accept(name)
+
+
+def _contact_method(value: Any, tracker: Tracker, domain: DomainDict) -> Verdict | None:
+    method = parse_contact_method(value)
+    return None if method is None else Accept(method)
+
+
+def _contact_detail(value: Any, tracker: Tracker, domain: DomainDict) -> Verdict | None:
+    """An email address or a phone number, whichever the chosen method needs."""
+    method = tracker.get_slot("intake_contact_method")
+    if method == "email":
+        detail = normalise_email(value)
+    else:
+        detail = normalise_phone(value, get_settings().helplines.country)
+        if detail is not None and method == "text" and not can_receive_texts(detail):
+            return Retry("utter_intake_landline_for_text")
+    return None if detail is None else Accept(detail)
+
+
+def _contact_detail_hint(tracker: Tracker) -> str:
+    if tracker.get_slot("intake_contact_method") == "email":
+        return "utter_intake_invalid_email"
+    return "utter_intake_invalid_phone"
+
+
+def _best_times(value: Any, tracker: Tracker, domain: DomainDict) -> Verdict | None:
+    times = normalise_free_text(value, MAX_SHORT_TEXT)
+    return None if times is None else Accept(times)
+
+
+def _help_skipped(value: Any, tracker: Tracker, domain: DomainDict) -> Verdict | None:
+    """The optional question may be skipped; a "no" is a skip there, whatever else it says."""
+    if is_skip(value) or latest_intent(tracker)[0] == "deny":
+        return Accept(NO_ANSWER)
+    return None
+
+
+def _help_with(value: Any, tracker: Tracker, domain: DomainDict) -> Verdict | None:
+    """Describing a difficulty is the answer, even when it names a DIT topic or a route.
+
+    The route intents are taken as this answer (``bot/domain/intake.yml``), with the route's
+    reply: asking again would loop.
+    """
+    text = normalise_free_text(value, MAX_HELP_TEXT)
+    return None if text is None else Accept(text, say=route_response(tracker, domain))
+
+
+def _consent(value: Any, tracker: Tracker, domain: DomainDict) -> Verdict | None:
+    answer = _yes_or_no(tracker, value)
+    if answer is None:
+        return None
+    if answer:
+        return Accept(datetime.now(timezone.utc).isoformat())  # when consent was given
+    return Close("utter_intake_consent_refused")
+
+
+def _confirmed(value: Any, tracker: Tracker, domain: DomainDict) -> Verdict | None:
+    answer = _yes_or_no(tracker, value)
+    if answer is True:
+        return Accept(True)
+    name, confidence = latest_intent(tracker)
+    if answer is False or (name == "intake_change" and confidence >= INTERRUPTION_CONFIDENCE):
+        return ChangeField()
+    return None
+
+
+def _field_to_change(value: Any, tracker: Tracker, domain: DomainDict) -> Verdict | None:
+    """'the times are wrong' at the summary: that field is asked again."""
+    return ChangeField() if _field_named_in(str(value or "")) is not None else None
+
+
+@dataclass(frozen=True)
+class Question:
+    """How one question of the form reads a reply; every question follows the same steps.
+
+    A reply is read by ``before_questions``, then checked for a question about DIT or a
+    correction request, then read by ``after_questions``; when neither reading gives a verdict,
+    ``hint`` (a response, or one chosen from the conversation) asks again. A reading before the
+    check wins over the classifier (a plain "yes" stays a yes); a question whose answer can be
+    anything (``free_text``) answers only messages that read as questions.
+    """
+
+    hint: str | Callable[[Tracker], str]
+    before_questions: Reader | None = None
+    after_questions: Reader | None = None
+    free_text: bool = False
+
+    def retry(self, tracker: Tracker) -> Retry:
+        return Retry(self.hint if isinstance(self.hint, str) else self.hint(tracker))
+
+
+QUESTIONS: dict[str, Question] = {
+    "intake_adult": Question("utter_intake_invalid_yes_no", before_questions=_adult),
+    "intake_name": Question("utter_intake_invalid_name", after_questions=_name),
+    "intake_contact_method": Question(
+        "utter_intake_invalid_contact_method", before_questions=_contact_method
+    ),
+    "intake_contact_detail": Question(_contact_detail_hint, before_questions=_contact_detail),
+    "intake_best_times": Question(
+        "utter_intake_invalid_text", after_questions=_best_times, free_text=True
+    ),
+    "intake_help_with": Question(
+        "utter_intake_invalid_text",
+        before_questions=_help_skipped,
+        after_questions=_help_with,
+        free_text=True,
+    ),
+    "intake_consent": Question("utter_intake_invalid_yes_no", before_questions=_consent),
+    "intake_confirmed": Question(
+        "utter_intake_invalid_yes_no",
+        before_questions=_confirmed,
+        after_questions=_field_to_change,
+    ),
+}
+"""The form's questions by slot, in the order they are asked (``FORM_SLOTS``)."""
+
+
+# ------------------------------------------------------------------ the validation action
+@contained
+@validates(QUESTIONS)
+class ValidateIntakeForm(FormValidationAction):
+    """Interprets each answer; an invalid one gets a specific re-prompt, never a dead end."""
+
+    def name(self) -> str:
+        return "validate_intake_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        # A closed enquiry (under 18, consent refused) ends the form with nothing left to ask.
+        return [] if tracker.get_slot("intake_closed") else domain_slots
+
+    async def check_answer(
+        self,
+        slot: str,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        """The slot values for a reply to ``slot``'s question, following ``QUESTIONS``."""
+        if already_accepted(value, tracker):
+            return {slot: value}
+        question = QUESTIONS[slot]
+        verdict = _read(question.before_questions, value, tracker, domain)
+        if verdict is None:
+            interrupted = _interrupted(slot, dispatcher, tracker, domain, question.free_text)
+            if interrupted is not None:
+                return interrupted
+            verdict = _read(question.after_questions, value, tracker, domain)
+        if verdict is None:
+            verdict = question.retry(tracker)
+        return await _settle(slot, verdict, dispatcher, tracker)
+
+
+def _read(
+    reader: Reader | None, value: Any, tracker: Tracker, domain: DomainDict
+) -> Verdict | None:
+    return None if reader is None else reader(value, tracker, domain)
+
+
+async def _settle(
+    slot: str, verdict: Verdict, dispatcher: CollectingDispatcher, tracker: Tracker
+) -> dict[str, Any]:
+    """What a verdict says to the person and does to the slots."""
+    if isinstance(verdict, Accept):
+        if verdict.say is not None:
+            dispatcher.utter_message(response=verdict.say)
+        return {slot: verdict.value, "intake_failures": 0}
+    if isinstance(verdict, Retry):
+        return _retry(slot, dispatcher, tracker, verdict.response)
+    if isinstance(verdict, Close):
+        dispatcher.utter_message(response=verdict.response)
+        if verdict.route is not None:
+            await record_route(verdict.route, tracker)
+        return {**forgotten(), "intake_closed": True}
+    if isinstance(verdict, ChangeField):
+        return _change_field(slot, dispatcher, tracker)
+    return {slot: None}
+
+
+def _retry(
+    slot: str, dispatcher: CollectingDispatcher, tracker: Tracker, response: str
+) -> dict[str, Any]:
+    """Asks again; after ``MAX_FAILURES`` in a row, also offers the clinic's own contacts."""
+    failures = int(tracker.get_slot("intake_failures") or 0) + 1
+    dispatcher.utter_message(response=response)
+    if failures >= MAX_FAILURES:
+        dispatcher.utter_message(response="utter_intake_too_many_failures")
+        failures = 0
+    return {slot: None, "intake_failures": failures}
+
+
+def _interrupted(
+    slot: str,
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    domain: DomainDict,
+    free_text: bool = False,
+) -> dict[str, Any] | None:
+    """Handles a correction request or a question instead of an answer; None otherwise.
+
+    ``free_text``: the question takes any words as its answer, so only a message that reads
+    as a question is answered as one (see ``reads_as_question``); a correction request
+    ("I need to change my email") is still honoured.
+    """
+    name, confidence = latest_intent(tracker)
+    if name == "intake_change" and confidence >= INTERRUPTION_CONFIDENCE:
+        return _change_field(slot, dispatcher, tracker)
+    if free_text and not reads_as_question(tracker.latest_message.get("text")):
+        return None
+    response = interruption_response(tracker, domain)
+    if response is None:
+        return None
+    dispatcher.utter_message(response=response)
+    return {slot: None}
+
+
+def _change_field(slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+    """Clears the field the person wants to correct, or asks which one when it is unclear."""
+    named = tracker.get_slot("intake_field")  # from a button; any other type is ignored
+    text = tracker.latest_message.get("text")
+    field = (named if isinstance(named, str) else None) or _field_named_in(
+        text if isinstance(text, str) else ""
+    )
+    if field not in EDITABLE_FIELDS:
+        dispatcher.utter_message(response="utter_intake_choose_field")
+        return {slot: None, "intake_field": None, "intake_confirmed": None}
+    changes: dict[str, Any] = {slot: None, field: None, "intake_field": None}
+    if field == "intake_contact_method":
+        changes["intake_contact_detail"] = None  # the detail must match the new method
+    changes["intake_confirmed"] = None
+    return changes
 
 
 @contained

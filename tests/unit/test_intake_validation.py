@@ -15,6 +15,7 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import intake
+from bot.actions.forms import already_accepted, interruption_response
 from bot.actions.intake import (
     EDITABLE_FIELDS,
     FORM_SLOTS,
@@ -23,10 +24,8 @@ from bot.actions.intake import (
     ActionCancelIntake,
     ActionSubmitIntake,
     ValidateIntakeForm,
-    already_accepted,
     forgotten,
     had_safety_route,
-    interruption_response,
     reads_as_question,
 )
 from dit_assistant.settings import load_settings
