@@ -7,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 RASA   := $(VENV)/bin/rasa
 MODEL  := models/dit-assistant.tar.gz
-BOT_SOURCES := $(shell find bot/data -name '*.yml') bot/domain.yml bot/config.yml
+BOT_SOURCES := $(shell find bot/data bot/domain -name '*.yml') bot/config.yml
 
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 3
@@ -50,7 +50,7 @@ $(VENV)/.spacy: $(VENV)/.installed src/dit_assistant/nlu/spacy_pipeline.py
 install: $(VENV)/.spacy
 
 $(MODEL): $(VENV)/.spacy $(BOT_SOURCES)
-	$(RASA) train --data bot/data --domain bot/domain.yml --config bot/config.yml \
+	$(RASA) train --data bot/data --domain bot/domain --config bot/config.yml \
 		--out models --fixed-model-name dit-assistant
 	@touch $@
 

@@ -429,7 +429,7 @@ def train_ours(workdir: Path) -> float:
         "rasa",
         "train",
         "--data", "bot/data",
-        "--domain", "bot/domain.yml",
+        "--domain", "bot/domain",
         "--config", "bot/config.yml",
         "--out", str(workdir / "trained"),
         "--fixed-model-name", "bench",

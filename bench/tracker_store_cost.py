@@ -59,7 +59,7 @@ def turn_events(number: int) -> list:
 
 
 async def measure(database_url: str, turns: int, history: int) -> dict[str, list[float]]:
-    domain = Domain.load(str(BOT_DIR / "domain.yml"))
+    domain = Domain.load(str(BOT_DIR / "domain"))
     store = EncryptedTrackerStore(
         domain,
         database_url=database_url,

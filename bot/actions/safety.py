@@ -1,9 +1,9 @@
 """Records each safety route for staff statistics, after the crisis reply has been sent.
 
-The crisis reply itself is a response in domain.yml and never waits for this action: if the
-database is unreachable, the person has already been answered and only the statistic is lost
-(logged, without any personal data). The write runs off the action server's event loop, with a
-short timeout, and is skipped at once while the database is known to be down
+The crisis reply itself is a response in bot/domain/safety.yml and never waits for this action:
+if the database is unreachable, the person has already been answered and only the statistic is
+lost (logged, without any personal data). The write runs off the action server's event loop,
+with a short timeout, and is skipped at once while the database is known to be down
 (:mod:`.database`).
 """
 

@@ -1,4 +1,4 @@
-"""Fills clinic facts and helplines into the response texts of ``bot/domain.yml``.
+"""Fills clinic facts and helplines into the response texts of ``bot/domain/``.
 
 Rasa's templated generator only knows slot values. This subclass adds the values from the clinic
 profile, so a response can say ``{clinic_phone}`` or ``{crisis_lines}`` and a clinic changes them

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from dit_assistant.serve import BOT_DIR
 from tests.fixtures.bot import Bot
 from tests.fixtures.data import TESTS
+from tests.fixtures.domain import DOMAIN_DIR
 from tests.fixtures.evaluation import TARGET_F1, report
 
 # Held-out phrasings must meet the target; every figure is printed.
@@ -34,7 +34,7 @@ def test_held_out_phrasings(bot: Bot, tmp_path, held_out):
             output_directory=str(tmp_path),
             errors=True,
             disable_plotting=True,
-            domain_path=str(BOT_DIR / "domain.yml"),
+            domain_path=str(DOMAIN_DIR),
         )
     )
     intent_report = json.loads((tmp_path / "intent_report.json").read_text())

@@ -20,7 +20,6 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Restarted, UserUttered
 from sqlalchemy import inspect, text
 
-from dit_assistant.serve import BOT_DIR
 from dit_assistant.store import open_database, rotate_keys
 from dit_assistant.store import tracker_store as module
 from dit_assistant.store.conversations import REMOVED, purge_conversations
@@ -28,6 +27,7 @@ from dit_assistant.store.crypto import EnquiryCipher, generate_key
 from dit_assistant.store.database import alembic_config
 from dit_assistant.store.tracker_store import EncryptedTrackerStore, conversation_turn
 from tests.fixtures.conversations import conversation_store_down, raw_rows, stored_events
+from tests.fixtures.domain import load_domain
 from tests.fixtures.services import PostgresServer, postgres_server
 from tests.fixtures.store import raw_dump
 from tests.fixtures.stored_conversations import (
@@ -43,7 +43,7 @@ from tests.fixtures.stored_conversations import (
 
 @cache
 def domain() -> Domain:
-    return Domain.load(str(BOT_DIR / "domain.yml"))
+    return load_domain()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

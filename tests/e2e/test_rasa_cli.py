@@ -14,6 +14,7 @@ import pytest
 
 from dit_assistant.serve import BOT_DIR, MODEL, PROJECT_ROOT
 from tests.fixtures.data import TESTS
+from tests.fixtures.domain import DOMAIN_DIR, domain_yaml
 from tests.fixtures.evaluation import report
 
 # Cross-validation has a regression floor a little under what the shipped data measures
@@ -37,12 +38,10 @@ def responses_sent_by_actions() -> set[str]:
     """Responses a custom action sends (and form questions), which no rule or story names."""
     import re
 
-    import yaml
-
     names = set()
     for module in (BOT_DIR / "actions").glob("*.py"):
         names |= set(re.findall(r'"(utter_[a-z0-9_]+)"', module.read_text()))
-    domain = yaml.safe_load((BOT_DIR / "domain.yml").read_text())
+    domain = domain_yaml()
     for form in domain.get("forms", {}).values():
         names |= {f"utter_ask_{slot}" for slot in form["required_slots"]}
     return names
@@ -55,7 +54,7 @@ def test_training_data_validates():
         "--data",
         str(BOT_DIR / "data"),
         "--domain",
-        str(BOT_DIR / "domain.yml"),
+        str(DOMAIN_DIR),
         "--config",
         str(BOT_DIR / "config.yml"),
     )

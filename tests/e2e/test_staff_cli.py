@@ -331,17 +331,13 @@ def test_purge_also_applies_the_unanswered_retention_period(store_env):
 
 
 def test_purge_and_rotate_keys_cover_conversations(store_env):
-    from rasa.shared.core.domain import Domain
-
-    from dit_assistant.serve import BOT_DIR
     from dit_assistant.store.crypto import EnquiryCipher
     from tests.fixtures.conversations import configured_store
+    from tests.fixtures.domain import load_domain
     from tests.fixtures.stored_conversations import greeting, saved
 
     key = store_env.values["ENQUIRY_KEYS"]
-    store = configured_store(
-        Domain.load(str(BOT_DIR / "domain.yml")), store_env.database_url, EnquiryCipher((key,))
-    )
+    store = configured_store(load_domain(), store_env.database_url, EnquiryCipher((key,)))
     old = (datetime.now(timezone.utc) - timedelta(days=31)).timestamp()
     saved(store, greeting("long ago", at=old), sender="old")
     saved(store, greeting("today"), sender="recent")

@@ -1,4 +1,4 @@
-"""Clinic facts in the answers (dit_assistant.nlg): every placeholder in ``bot/domain.yml`` is
+"""Clinic facts in the answers (dit_assistant.nlg): every placeholder in ``bot/domain/`` is
 filled from the configuration, for every region, without the model."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from dit_assistant.nlg import ClinicResponseGenerator
-from dit_assistant.serve import BOT_DIR
 from dit_assistant.settings import Settings, load_region_presets, load_settings
+from tests.fixtures.domain import load_domain
 
 # Values the enquiry form's submit action passes with its response (bot/actions/intake.py).
 ACTION_VALUES = {"intake_reference": "DIT-7K3Q9", "intake_contact_method_label": "email"}
@@ -22,7 +22,7 @@ PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 @pytest.fixture(scope="module")
 def domain() -> Domain:
-    return Domain.load(str(BOT_DIR / "domain.yml"))
+    return load_domain()
 
 
 def generate(domain: Domain, settings: Settings, response: str, **values: Any) -> str:

@@ -35,6 +35,7 @@ from dit_assistant.store.crypto import EnquiryCipher, generate_key
 from dit_assistant.store.database import Database
 from dit_assistant.store.tracker_store import EncryptedTrackerStore, conversation_turn
 from tests.fixtures.conversations import conversation_store_down, raw_rows, stored_events
+from tests.fixtures.domain import load_domain
 from tests.fixtures.store import raw_dump, sqlite_down
 from tests.fixtures.stored_conversations import (
     CHANGE_NAME,
@@ -50,7 +51,7 @@ from tests.fixtures.stored_conversations import (
 
 @cache
 def domain() -> Domain:
-    return Domain.load(str(BOT_DIR / "domain.yml"))
+    return load_domain()
 
 
 @pytest.fixture()

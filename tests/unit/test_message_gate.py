@@ -31,19 +31,19 @@ from dit_assistant.channels.guard import (
     store_unavailable_reply,
 )
 from dit_assistant.channels.rest import caller_admitted, is_json_request, read_message, readiness
-from dit_assistant.serve import BOT_DIR
 from dit_assistant.settings import Service, Settings
 from dit_assistant.store import open_database, tracker_store
 from dit_assistant.store.crypto import EnquiryCipher, generate_key
 from dit_assistant.store.tracker_store import EncryptedTrackerStore
 from tests.fixtures.conversations import conversation_store_down
+from tests.fixtures.domain import load_domain
 
 CHANGE_NAME = '/intake_change{"intake_field": "intake_name"}'
 
 
 @cache
 def bot_domain() -> Domain:
-    return Domain.load(str(BOT_DIR / "domain.yml"))
+    return load_domain()
 
 
 def slots() -> dict[str, Any]:

@@ -28,6 +28,7 @@ from dit_assistant.settings import (
     load_settings,
 )
 from tests.fixtures.data import load_yaml
+from tests.fixtures.domain import domain_yaml, load_domain
 
 ROUTE_INTENTS = [f"route_{key}" for key in SPECIALIST_ROUTES if key != "parents"]
 ASKING_FOR_OTHERS = ["ask_for_my_child", "ask_for_someone_else"]
@@ -57,13 +58,12 @@ def _normal(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def domain() -> Domain:
-    return Domain.load(str(BOT_DIR / "domain.yml"))
+    return load_domain()
 
 
 @pytest.fixture(scope="module")
 def raw_domain() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load((BOT_DIR / "domain.yml").read_text("utf-8"))
-    return loaded
+    return domain_yaml()
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ from dit_assistant.safety_case.content import (
     Pack,
     PackError,
     build_pack,
+    read_domain,
     unfilled_placeholders,
 )
 from dit_assistant.safety_case.document import HTML_NAME, render_html
@@ -39,8 +40,9 @@ from dit_assistant.safety_case.signoff import (
     record_sign_off,
 )
 from dit_assistant.settings import PROJECT_ROOT
+from tests.fixtures.domain import domain_yaml, load_domain
 
-DOMAIN = yaml.safe_load((PROJECT_ROOT / "bot" / "domain.yml").read_text("utf-8"))
+DOMAIN = domain_yaml()
 PATTERNS = yaml.safe_load(
     (PROJECT_ROOT / "src" / "dit_assistant" / "safety" / "patterns.yml").read_text("utf-8")
 )
@@ -272,14 +274,14 @@ def test_without_git_the_files_say_not_in_git(tmp_path):
 def checkout_copy(tmp_path: Path) -> Path:
     """What the pack reads, copied: content, configuration, clinical-safety files, test files."""
     copy = tmp_path / "checkout"
-    for folder in ("bot/data/rules", "bot/data/stories", "docs/clinical-safety"):
+    for folder in ("bot/data/rules", "bot/data/stories", "bot/domain", "docs/clinical-safety"):
         shutil.copytree(PROJECT_ROOT / folder, copy / folder)
     shutil.copytree(
         PROJECT_ROOT / "bot" / "actions",
         copy / "bot" / "actions",
         ignore=shutil.ignore_patterns("__pycache__"),
     )
-    for file in ("bot/domain.yml", "bot/config.yml", "config/clinic.yml"):
+    for file in ("bot/config.yml", "config/clinic.yml"):
         (copy / file).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(PROJECT_ROOT / file, copy / file)
     for test in (PROJECT_ROOT / "tests").rglob("test_*.py"):
@@ -353,7 +355,11 @@ def test_changes_since_the_sign_off_are_named(checkout, capsys):
     )
 
     edit(checkout / "config" / "clinic.yml", '"020 7946 0000"', '"020 7946 0999"')
-    edit(checkout / "bot" / "domain.yml", "Take care of yourself.", "Take good care of yourself.")
+    edit(
+        checkout / "bot" / "domain" / "conversation.yml",
+        "Take care of yourself.",
+        "Take good care of yourself.",
+    )
     edit(
         checkout / HAZARD_LOG,
         "initial_risk: {severity: major, likelihood: high}",
@@ -381,7 +387,7 @@ def test_changes_since_the_sign_off_are_named(checkout, capsys):
 def test_a_new_and_a_removed_reply_are_named(checkout):
     before = build_pack(checkout, env={}, history=History())
     signed = SignOff("A", "CSO", "2026-12-03", "approved", "", None, before.fingerprint)
-    edit(checkout / "bot" / "domain.yml", "  utter_thank:", "  utter_thanks:")
+    edit(checkout / "bot" / "domain" / "conversation.yml", "  utter_thank:", "  utter_thanks:")
     after = build_pack(checkout, env={}, history=History())
     (change,) = changes_since([signed], after.fingerprint).sections
     assert (change.section, change.added, change.removed) == (
@@ -392,6 +398,20 @@ def test_a_new_and_a_removed_reply_are_named(checkout):
     assert describe_changes(changes_since([signed], after.fingerprint))[1] == (
         "  - Every reply: new: utter_thanks; removed: utter_thank"
     )
+
+
+def test_the_replies_are_every_file_of_the_domain_folder_as_rasa_merges_them(pack, checkout):
+    rasa_domain = load_domain()
+    assert sorted(r.name for r in pack.replies if r.from_domain) == sorted(rasa_domain.responses)
+    assert read_domain(PROJECT_ROOT).raw["responses"] == rasa_domain.responses
+    assert pack.reply("utter_crisis").source == "bot/domain/safety.yml"
+    assert pack.reply("utter_greet").group == "Conversation"
+    assert not pack.reply("message too long").from_domain
+    # A reply written in two files would leave one of them unused: the pack refuses it.
+    with (checkout / "bot" / "domain" / "faq.yml").open("a", encoding="utf-8") as faq:
+        faq.write("\n  utter_thank:\n    - text: Glad to help.\n")
+    with pytest.raises(PackError, match="utter_thank is written in both"):
+        build_pack(checkout, env={}, history=History())
 
 
 def test_a_sign_off_must_quote_the_hash_of_the_content_now(checkout, capsys):
@@ -412,7 +432,8 @@ def test_require_sign_off_fails_until_the_content_is_signed_off(checkout, capsys
     assert build(checkout, "--require-sign-off") == 3
     assert sign_off(checkout, printed_hash(capsys)) == 0
     assert build(checkout, "--require-sign-off") == 0
-    edit(checkout / "bot" / "domain.yml", "Take care of yourself.", "Look after yourself.")
+    goodbye = checkout / "bot" / "domain" / "conversation.yml"
+    edit(goodbye, "Take care of yourself.", "Look after yourself.")
     assert build(checkout, "--require-sign-off") == 3
     # A second sign-off is kept after the first, and the latest one counts.
     assert sign_off(checkout, printed_hash(capsys)) == 0

@@ -31,7 +31,6 @@ from sqlalchemy import text, update
 from dit_assistant.channels import guard
 from dit_assistant.channels.counting import ConversationCounter
 from dit_assistant.nlg import ClinicResponseGenerator
-from dit_assistant.serve import BOT_DIR
 from dit_assistant.settings import get_settings
 from dit_assistant.staff.export import STATISTICS_COLUMNS
 from dit_assistant.staff.web import create_app
@@ -48,6 +47,7 @@ from dit_assistant.store.models import Enquiry, utcnow
 from dit_assistant.store.statistics import weekly_statistics
 from dit_assistant.store.tally import Tally
 from tests.fixtures.dashboard import STAFF_PASSWORD, form_token, signed_in_client
+from tests.fixtures.domain import load_domain
 from tests.fixtures.store import (
     PERSONAL,
     assert_no_personal_data,
@@ -64,7 +64,7 @@ SENDERS = ("socketio:9f2c-widget-session", "telegram:5551234", "twilio:+44770090
 
 @cache
 def bot_domain() -> Domain:
-    return Domain.load(str(BOT_DIR / "domain.yml"))
+    return load_domain()
 
 
 def statistic_rows(database) -> str:

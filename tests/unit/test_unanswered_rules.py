@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from dit_assistant.serve import BOT_DIR
+from tests.fixtures.domain import domain_yaml
 
 UNKNOWN_REPLIES = {"utter_default", "utter_out_of_scope"}
 
@@ -42,7 +43,7 @@ def test_every_unknown_reply_is_followed_by_the_note():
 
 
 def test_every_intent_has_a_rule_of_its_own_so_the_core_fallback_is_not_reached():
-    domain = yaml.safe_load((BOT_DIR / "domain.yml").read_text("utf-8"))
+    domain = domain_yaml()
     intents = {i if isinstance(i, str) else next(iter(i)) for i in domain["intents"]}
     starting = {
         flow["steps"][0]["intent"]

@@ -1,6 +1,6 @@
 """What the clinical safety pack covers, gathered from the live configuration and content.
 
-Nothing here is written twice: the replies are ``bot/domain.yml``'s responses filled by the
+Nothing here is written twice: the replies are the responses of ``bot/domain/`` filled by the
 assistant's own generator (:class:`dit_assistant.nlg.ClinicResponseGenerator`) with this clinic's
 profile and region, every conditional variation included; the phrases are the configured phrase
 file; the helplines are the configured region's presets and the clinic's local services; the
@@ -9,6 +9,7 @@ hazards and figures are the committed files under ``docs/clinical-safety/``.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import importlib.util
@@ -38,7 +39,10 @@ from dit_assistant.settings import (
     load_settings,
 )
 
-DOMAIN = "bot/domain.yml"
+DOMAIN = "bot/domain"
+"""The domain: every YAML file in this folder, merged as Rasa merges them (one file per topic)."""
+SINGLE_DOMAIN_FILE = "bot/domain.yml"
+"""What the domain was before it became a folder: commits that changed it still count."""
 BOT_CONFIG = "bot/config.yml"
 DIALOGUE_DATA = ("bot/data/rules", "bot/data/stories")
 ACTIONS = "bot/actions"
@@ -48,7 +52,7 @@ SIGN_OFF = "config/safety-sign-off.yml"
 OUTPUT_DIR = "safety-case"
 HELPLINES_FILE = PROJECT_ROOT / "src" / "dit_assistant" / "safety" / "helplines.yml"
 PATTERNS_FILE = PROJECT_ROOT / "src" / "dit_assistant" / "safety" / "patterns.yml"
-TRAINED_CONTENT = ("bot/data", "bot/config.yml", "bot/domain.yml")
+TRAINED_CONTENT = ("bot/data", "bot/config.yml", DOMAIN, SINGLE_DOMAIN_FILE)
 """What a measured figure depends on, besides the phrase file."""
 
 SECTION_TITLES = {
@@ -103,8 +107,14 @@ class Reply:
     examples: tuple[tuple[str, str, str], ...] = ()
     """(placeholder, example value, what it stands for) for values from the conversation."""
     source: str = DOMAIN
+    """Where it is written: the file of the domain holding it, or the code that builds it."""
     described: bool = False
     """True for a reply built from what the person typed, described rather than quoted."""
+
+    @property
+    def from_domain(self) -> bool:
+        """Written as a response of the domain (``bot/domain/``), not in code."""
+        return self.source == DOMAIN or self.source.startswith(f"{DOMAIN}/")
 
 
 @dataclass(frozen=True)
@@ -215,11 +225,97 @@ def _read_yaml(path: Path) -> Any:
         raise PackError(f"{path} is not valid YAML: {error}") from None
 
 
+# ------------------------------------------------------------------------------------ domain
+
+# Keys whose entries the domain's files add up, as Rasa merges a domain folder: lists of names,
+# and mappings by name, where a name written in two files would leave one text silently unused.
+_DOMAIN_LISTS = ("intents", "entities", "actions", "e2e_actions")
+_DOMAIN_MAPPINGS = ("slots", "forms", "responses")
+
+
+@dataclass(frozen=True)
+class DomainContent:
+    """The domain's files merged into one mapping, with where each response is written."""
+
+    raw: dict[str, Any]
+    files: tuple[str, ...]
+    """The files read, relative to the checkout, in the order read (by name)."""
+    response_files: dict[str, str]
+    """For each response, the file it is written in."""
+    groups: dict[str, str]
+    """For each response, the heading it is under (the ``# ---- name`` lines)."""
+    key_files: dict[str, str] = field(default_factory=dict)
+    """For each other top-level key (``session_config``...), the file it is written in."""
+
+
+def domain_files(root: Path) -> list[Path]:
+    """The YAML files of the domain folder, every level, in a stable order (by path)."""
+    folder = root / DOMAIN
+    if not folder.is_dir():
+        raise PackError(f"not found: {folder}")
+    found = sorted(
+        (p for p in folder.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file()),
+        key=lambda p: p.relative_to(folder).as_posix(),
+    )
+    if not found:
+        raise PackError(f"{folder} holds no domain file (*.yml)")
+    return found
+
+
+def _name(item: Any) -> str:
+    """An intent, entity or action's name: a list item is a name, or a name with properties."""
+    return str(next(iter(item))) if isinstance(item, dict) and item else str(item)
+
+
+def read_domain(root: Path) -> DomainContent:
+    """Every file of ``bot/domain/`` merged, as Rasa merges the folder for training; a slot,
+    form or response written in two files is an error, as only one of them would be used."""
+    raw: dict[str, Any] = {}
+    where: dict[tuple[str, str], str] = {}
+    groups: dict[str, str] = {}
+    key_files: dict[str, str] = {}
+    files = []
+    for path in domain_files(root):
+        shown = _relative(path, root)
+        files.append(shown)
+        content = _read_yaml(path) or {}
+        if not isinstance(content, dict):
+            raise PackError(f"{path} is not a mapping of domain keys")
+        for key, value in content.items():
+            if key in _DOMAIN_LISTS:
+                merged = raw.setdefault(key, [])
+                known = {_name(item) for item in merged}
+                merged.extend(item for item in value or [] if _name(item) not in known)
+            elif key in _DOMAIN_MAPPINGS:
+                merged = raw.setdefault(key, {})
+                for name, entry in (value or {}).items():
+                    if name in merged:
+                        raise PackError(
+                            f"{key[:-1]} {name} is written in both {where[key, name]} and "
+                            f"{shown}: only one of them would be used"
+                        )
+                    merged[name] = entry
+                    where[key, name] = shown
+            elif key in raw and raw[key] != value and key != "version":
+                raise PackError(f"{key} is written in both {key_files[key]} and {shown}")
+            elif key not in raw:
+                raw[key] = value
+                key_files[key] = shown
+        groups.update(_reply_groups(path.read_text("utf-8")))
+    return DomainContent(
+        raw=raw,
+        files=tuple(files),
+        response_files={name: file for (key, name), file in where.items() if key == "responses"},
+        groups=groups,
+        key_files=key_files,
+    )
+
+
 # ------------------------------------------------------------------------------------ replies
 
 
 def _reply_groups(domain_text: str) -> dict[str, str]:
-    """Each response's heading in ``bot/domain.yml`` (the ``# ---- name`` lines)."""
+    """Each response's heading in a file of ``bot/domain/`` (the ``# ---- name`` lines)."""
     groups: dict[str, str] = {}
     group = "Other replies"
     in_responses = False
@@ -293,18 +389,17 @@ def _condition_words(condition: list[dict[str, Any]]) -> str:
     return " and ".join(words)
 
 
-def _domain_replies(root: Path, settings: Settings, domain_raw: dict[str, Any]) -> list[Reply]:
+def _domain_replies(root: Path, settings: Settings, content: DomainContent) -> list[Reply]:
     from rasa.shared.core.domain import Domain
 
     from dit_assistant.nlg import ClinicResponseGenerator
 
-    # The domain as Rasa builds it from the file (training has validated the file's schema).
+    # The domain as Rasa builds it from the files (training has validated their schema).
     with warnings.catch_warnings():  # Rasa's note that slot auto-fill was removed in 3.0
         warnings.simplefilter("ignore", UserWarning)
-        domain = Domain.from_dict(domain_raw)
+        domain = Domain.from_dict(copy.deepcopy(content.raw))
     generator = ClinicResponseGenerator(domain=domain, settings=settings)
-    groups = _reply_groups((root / DOMAIN).read_text("utf-8"))
-    leads = _what_leads_to(root, domain_raw)
+    leads = _what_leads_to(root, content.raw)
     initial = {slot.name: slot.initial_value for slot in domain.slots}
     examples = {name: value for name, (value, _) in EXAMPLE_VALUES.items()}
     replies = []
@@ -340,12 +435,13 @@ def _domain_replies(root: Path, settings: Settings, domain_raw: dict[str, Any]) 
         replies.append(
             Reply(
                 name=name,
-                group=groups.get(name, "Other replies"),
+                group=content.groups.get(name, "Other replies"),
                 variants=tuple(variants),
                 when=tuple(leads.get(name, [])),
                 examples=tuple(
                     (p, *EXAMPLE_VALUES[p]) for p in sorted(used) if p in EXAMPLE_VALUES
                 ),
+                source=content.response_files.get(name, DOMAIN),
             )
         )
     return replies
@@ -537,9 +633,10 @@ def build_pack(
     history = history if history is not None else history_for(root)
     clinic, region = settings.clinic, settings.helplines
 
-    domain_raw = _read_yaml(root / DOMAIN) or {}
+    domain = read_domain(root)
+    domain_raw = domain.raw
     bot_config = _read_yaml(root / BOT_CONFIG) or {}
-    replies = _domain_replies(root, settings, domain_raw) + _code_replies(root, settings)
+    replies = _domain_replies(root, settings, domain) + _code_replies(root, settings)
     patterns_path, safety_net = _configured_patterns(root, bot_config)
     phrases = _phrases(root, patterns_path)
     hazards = load_hazard_log(root / HAZARD_LOG)
@@ -590,7 +687,8 @@ def build_pack(
         (
             "session_expiration_time",
             str((domain_raw.get("session_config") or {}).get("session_expiration_time", "")),
-            f"{DOMAIN}: minutes of silence after which a conversation starts afresh",
+            f"{domain.key_files.get('session_config', DOMAIN)}: minutes of silence after which "
+            "a conversation starts afresh",
         ),
     )
     specialist = tuple(

@@ -330,7 +330,7 @@ def audit_command(ctx: Context, limit: int) -> None:
 def unanswered_group() -> None:
     """Questions the assistant had no answer to, grouped by similarity (contact details removed).
 
-    Write content for a common one (bot/domain.yml, bot/data/nlu/), then mark its group covered.
+    Write content for a common one (bot/domain/, bot/data/nlu/), then mark its group covered.
     """
 
 

@@ -107,7 +107,7 @@ answered without it at once, instead of each waiting for a connection to fail.""
 RECENT_EVENTS = 10_000
 RECENT_FOR_S = 3600.0
 """How many events, and for how long, the process keeps decrypted (see :class:`RecentEvents`):
-an hour is the session expiry of ``bot/domain.yml``."""
+an hour is the session expiry of ``bot/domain/session.yml``."""
 
 
 # ------------------------------------------------------------------------------ one turn
