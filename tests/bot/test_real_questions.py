@@ -18,11 +18,13 @@ from tests.fixtures.real_questions import (
 
 # Regression floors at the level last measured (rounded down); raise them as the content
 # improves. Targets: 0.90 answerable and 0.95 unanswerable on the test part.
+# Measured on the classifier trained to convergence (bot/config.yml, max_iter), the same on any
+# machine: dev 176/210 answerable (84.8% had been measured on a model stopped at 300 iterations,
+# whose figures depended on the CPU it was trained on) and 34/42 unanswerable; test 118/172 and
+# 31/45 (docs/nlu-evaluation.md, "A model that is the same on every machine").
 FLOORS = {
-    "dev": {"answerable": 0.84, "unanswerable": 0.80},
-    # The two data-question intents moved one answerable test-part question to a wrong topic
-    # and one unanswerable one to the honest unknown (148 of 217 correct either way).
-    "test": {"answerable": 0.68, "unanswerable": 0.66},
+    "dev": {"answerable": 0.838, "unanswerable": 0.80},
+    "test": {"answerable": 0.68, "unanswerable": 0.68},
 }
 # Crisis replies and check-ins to real questions (all ordinary): 2 of 252 dev, 3 of 217 test.
 CRISIS_CEILING = 0.02
