@@ -22,6 +22,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
+from dit_assistant import action_responses
 from dit_assistant.settings import Settings, get_settings
 from dit_assistant.store.tally import Tally, process_tally
 
@@ -62,6 +63,8 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
     ) -> None:
         domain = domain or Domain.empty()
         super().__init__(domain.responses)
+        # Created once per Rasa server: the place to make its action calls cheaper.
+        action_responses.install()
         self._clinic_variables = (settings or get_settings()).template_variables()
         self._tally = tally or process_tally()
         self._form_questions = frozenset(f"utter_ask_{slot.name}" for slot in domain.slots)
