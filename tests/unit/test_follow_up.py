@@ -1,0 +1,69 @@
+"""Which messages read as follow-ups, and which previous messages set a context for them."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.shared.core.events import ActiveLoop, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from dit_assistant.nlu.follow_up import previous_question, reads_as_follow_up
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "and weekends?",
+        "what about by phone?",
+        "how long are they?",
+        "why that long?",
+        "And is that per session",
+        "so I don't have to stop them?",
+    ],
+)
+def test_short_messages_that_lean_on_what_came_before_read_as_follow_ups(text):
+    assert reads_as_follow_up(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how much does DIT cost?",
+        "do you have evening appointments",
+        "",
+        "???",
+        # long enough to stand on its own, though it opens with "and"
+        "and I was wondering whether you offer sessions in the evening after work",
+    ],
+)
+def test_questions_that_stand_alone_do_not(text):
+    assert not reads_as_follow_up(text)
+
+
+def _tracker(*events) -> DialogueStateTracker:
+    return DialogueStateTracker.from_events("someone", list(events))
+
+
+def _said(text: str, intent: str) -> UserUttered:
+    return UserUttered(text, intent={"name": intent, "confidence": 0.9})
+
+
+def test_an_answered_question_sets_the_context():
+    tracker = _tracker(_said("how much does it cost?", "ask_cost"))
+    assert previous_question(tracker) == "how much does it cost?"
+
+
+@pytest.mark.parametrize("intent", ["greet", "risk_suicide", "request_appointment", "nlu_fallback"])
+def test_other_messages_set_none(intent):
+    assert previous_question(_tracker(_said("hello there", intent))) is None
+
+
+def test_no_context_while_a_form_waits_for_an_answer():
+    """Inside the enquiry form, "it's Sam" after a question asked mid-form is the form's answer,
+    not a follow-up to that question."""
+    tracker = _tracker(ActiveLoop("intake_form"), _said("how much does it cost?", "ask_cost"))
+    assert previous_question(tracker) is None
+
+
+def test_no_context_in_a_new_conversation():
+    assert previous_question(_tracker()) is None
+    assert previous_question(None) is None
