@@ -5,6 +5,10 @@ profile, so a response can say ``{clinic_phone}`` or ``{crisis_lines}`` and a cl
 in its configuration without retraining. It runs inside the Rasa server itself: crisis replies do
 not depend on the action server or the database being up.
 
+A question asked after sharing a difficulty ("I've been so low since my divorce, how long is the
+wait?") is marked by the NLU (``nlu/companions.py``); its answer opens here with a short
+acknowledgement (``utter_acknowledge_difficulty``), so the person is heard as well as answered.
+
 Every answer passes through here, so here the staff statistics count the topics people ask
 about (each topic answer by name) and the honest "I don't have an answer" replies, by channel;
 into the Rasa server's tally, in memory, so no reply waits on the database
@@ -19,10 +23,12 @@ from typing import Any
 
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from dit_assistant import action_responses
+from dit_assistant.nlu.companions import SHARED_DIFFICULTY
 from dit_assistant.settings import Settings, get_settings
 from dit_assistant.store.tally import Tally, process_tally
 
@@ -35,6 +41,8 @@ TOPIC_PREFIXES = ("utter_ask_", "utter_route_")
 DIT may not suit. Not the questions of the forms (``utter_ask_<slot>``), greetings, the enquiry
 form's messages or the crisis replies (those are counted as safety routes)."""
 TOPIC_ANSWERS = frozenset({"utter_human_handoff", "utter_share_difficulty"})
+ACKNOWLEDGEMENT = "utter_acknowledge_difficulty"
+"""Opens the first answer to a question asked after sharing a difficulty."""
 
 
 def statistic_of(response: str, form_questions: frozenset[str]) -> tuple[str, str] | None:
@@ -86,9 +94,25 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
         **kwargs: Any,
     ) -> dict[str, Any] | None:
         self._count(utter_action, tracker)
-        return self.generate_from_slots(
-            utter_action, tracker.current_slot_values(), output_channel, **self._variables(kwargs)
-        )
+        slots, variables = tracker.current_slot_values(), self._variables(kwargs)
+        response = self.generate_from_slots(utter_action, slots, output_channel, **variables)
+        if response is not None and self._acknowledges(utter_action, tracker):
+            opener = self.generate_from_slots(ACKNOWLEDGEMENT, slots, output_channel, **variables)
+            if opener and opener.get("text"):
+                response["text"] = f"{opener['text']}\n{response.get('text') or ''}".strip()
+        return response
+
+    def _acknowledges(self, utter_action: str, tracker: DialogueStateTracker) -> bool:
+        """Whether this answer is the first reply to a question asked after sharing a
+        difficulty (not a form's question, and only once in a turn)."""
+        if not utter_action.startswith("utter_ask_") or utter_action in self._form_questions:
+            return False
+        for event in reversed(tracker.events):
+            if isinstance(event, BotUttered):
+                return False
+            if isinstance(event, UserUttered):
+                return bool(event.parse_data.get(SHARED_DIFFICULTY))
+        return False
 
     def fill(
         self, variation: dict[str, Any], slots: dict[str, Any], **values: Any

@@ -1,5 +1,5 @@
 """Short follow-ups read in the light of the question before them
-(``src/dit_assistant/nlu/follow_up.py``), judged by the reply a person reads, with the same
+(``src/dit_assistant/nlu/companions.py``), judged by the reply a person reads, with the same
 key-fact patterns as the real questions.
 
 ``tests/conversations/follow_ups_dev.yml`` was read while building the mechanism;

@@ -21,10 +21,11 @@ from tests.fixtures.real_questions import (
 # Measured on the classifier trained to convergence (bot/config.yml, max_iter), the same on any
 # machine: dev 176/210 answerable (84.8% had been measured on a model stopped at 300 iterations,
 # whose figures depended on the CPU it was trained on) and 34/42 unanswerable; test 118/172 and
-# 31/45 (docs/nlu-evaluation.md, "A model that is the same on every machine").
+# 31/45 (docs/nlu-evaluation.md, "A model that is the same on every machine"); then 119/172 once
+# a question asked after sharing a difficulty was read apart (src/dit_assistant/nlu/companions.py).
 FLOORS = {
     "dev": {"answerable": 0.838, "unanswerable": 0.80},
-    "test": {"answerable": 0.68, "unanswerable": 0.68},
+    "test": {"answerable": 0.69, "unanswerable": 0.68},
 }
 # Crisis replies and check-ins to real questions (all ordinary): 2 of 252 dev, 3 of 217 test.
 CRISIS_CEILING = 0.02

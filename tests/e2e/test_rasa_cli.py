@@ -35,11 +35,13 @@ def rasa(*args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
 
 
 def responses_sent_by_actions() -> set[str]:
-    """Responses a custom action sends (and form questions), which no rule or story names."""
+    """Responses a custom action or the response generator sends (and form questions), which
+    no rule or story names."""
     import re
 
     names = set()
-    for module in (BOT_DIR / "actions").glob("*.py"):
+    senders = [*(BOT_DIR / "actions").glob("*.py"), PROJECT_ROOT / "src/dit_assistant/nlg.py"]
+    for module in senders:
         names |= set(re.findall(r'"(utter_[a-z0-9_]+)"', module.read_text()))
     domain = domain_yaml()
     for form in domain.get("forms", {}).values():

@@ -1,4 +1,5 @@
-"""Which messages read as follow-ups, and which previous messages set a context for them."""
+"""Which messages read as follow-ups, which previous messages set a context for them, and how a
+message that says something then asks a question is split."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 from rasa.shared.core.events import ActiveLoop, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from dit_assistant.nlu.follow_up import previous_question, reads_as_follow_up
+from dit_assistant.nlu.companions import previous_question, reads_as_follow_up, split_question
 
 
 @pytest.mark.parametrize(
@@ -67,3 +68,45 @@ def test_no_context_while_a_form_waits_for_an_answer():
 def test_no_context_in_a_new_conversation():
     assert previous_question(_tracker()) is None
     assert previous_question(None) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "statement", "question"),
+    [
+        (
+            "I've been feeling really low since my divorce, how long is the waiting list?",
+            "I've been feeling really low since my divorce",
+            "how long is the waiting list?",
+        ),
+        (
+            "I've been lonely since I moved here, I don't know anyone. is it weekly",
+            "I've been lonely since I moved here, I don't know anyone.",
+            "is it weekly",
+        ),
+        (
+            "work is awful and I argue with everyone. what is DIT, can it help?",
+            "work is awful and I argue with everyone.",
+            "what is DIT, can it help?",
+        ),
+    ],
+)
+def test_a_message_that_says_something_then_asks_is_split(text, statement, question):
+    assert split_question(text) == (statement, question)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how long is the waiting list?",
+        "hi, how much is it?",  # too little said before the question to read on its own
+        "I've been feeling really low since my divorce",
+        "how long is it, and is it weekly?",
+        # a question whose second clause opens like one is still one question
+        "what support is there, if I have an emergency?",
+        "is there parking nearby, how far is the station?",
+        # a question first, then another: not a statement then a question
+        "I'm blind, will a therapist still take me on? how would forms and stuff work?",
+    ],
+)
+def test_other_messages_are_not_split(text):
+    assert split_question(text) is None
