@@ -38,23 +38,25 @@ def load_pairs(part: str) -> list[Pair]:
     return [Pair(str(p["first"]), str(p["then"]), str(p["topic"])) for p in raw]
 
 
-def _correct(bot, settings, pair: Pair, part: str, in_context: bool) -> tuple[bool, str]:
+def _correct(
+    bot, settings, expectations, pair: Pair, part: str, in_context: bool
+) -> tuple[bool, str]:
     conversation = bot.new_conversation()
     if in_context:
         conversation.say(pair.first)
     turn = conversation.say(pair.then)
     question = RealQuestion(pair.then, pair.topic, "follow-ups", "", "follow-up", part)
     verdict = judge(
-        question, turn.responses, turn.text, turn.is_crisis_reply, load_expectations(), settings
+        question, turn.responses, turn.text, turn.is_crisis_reply, expectations, settings
     )
     return verdict.correct, verdict.outcome
 
 
 @pytest.mark.parametrize("part", ["dev", "held_out"])
 def test_follow_ups_get_the_answer_their_context_asks_for(bot, settings, part, capsys):
-    pairs = load_pairs(part)
-    in_context = [_correct(bot, settings, p, part, in_context=True) for p in pairs]
-    alone = [_correct(bot, settings, p, part, in_context=False) for p in pairs]
+    pairs, expectations = load_pairs(part), load_expectations()
+    in_context = [_correct(bot, settings, expectations, p, part, True) for p in pairs]
+    alone = [_correct(bot, settings, expectations, p, part, False) for p in pairs]
     rate = sum(correct for correct, _ in in_context) / len(pairs)
     alarmed = {p for p, (_, outcome) in zip(pairs, in_context, strict=True) if outcome == "crisis"}
     alarmed_alone = {p for p, (_, outcome) in zip(pairs, alone, strict=True) if outcome == "crisis"}
@@ -74,10 +76,6 @@ def test_follow_ups_get_the_answer_their_context_asks_for(bot, settings, part, c
     assert alarmed == alarmed_alone
 
 
-def _alarm(turn) -> bool:
-    return turn.is_crisis_reply or turn.responses[:1] == ["utter_risk_check"]
-
-
 def test_risk_said_as_a_follow_up_keeps_its_reply(bot):
     """A weak risk reading is never replaced by a joint topic reading: "what if I'm gone by
     then" after a question about the waiting list reads as that question when read with it."""
@@ -89,7 +87,7 @@ def test_risk_said_as_a_follow_up_keeps_its_reply(bot):
         assert joint["confidence"] >= own["confidence"] + 0.3, (own, joint)
     for pair in risky:
         alone = bot.new_conversation().say(pair["then"])
-        assert _alarm(alone), pair["then"]
+        assert alone.is_alarm, pair["then"]
         conversation = bot.new_conversation()
         conversation.say(pair["first"])
         assert conversation.say(pair["then"]).responses[:1] == alone.responses[:1], pair
@@ -106,6 +104,6 @@ def test_a_risk_message_after_an_ordinary_question_gets_the_reply_it_gets_alone(
         conversation = bot.new_conversation()
         conversation.say(ORDINARY_QUESTION)
         after = conversation.say(text)
-        if _alarm(alone) and after.responses[:1] != alone.responses[:1]:
+        if alone.is_alarm and after.responses[:1] != alone.responses[:1]:
             changed.append((text, alone.responses[:1], after.responses[:1]))
     assert not changed

@@ -44,7 +44,7 @@ FRESH_RISK_RECALL_FLOOR = 1.0
 
 def reply_kind(turn) -> str | None:
     """Which alarm a person read, if any: the check-in or the first crisis response."""
-    if turn.responses[:1] == ["utter_risk_check"]:
+    if turn.is_check_in:
         return "check_in"
     if turn.is_crisis_reply:
         return turn.responses[0]

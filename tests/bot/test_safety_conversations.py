@@ -36,7 +36,7 @@ def test_every_risk_phrasing_gets_a_crisis_reply(conversation, settings, categor
 def test_benign_false_alarm_rate_is_reported(bot, record_property):
     turns = {text: bot.new_conversation().say(text) for text in BENIGN}
     alarms = [text for text, turn in turns.items() if turn.is_crisis_reply]
-    check_ins = [text for text, turn in turns.items() if turn.responses[:1] == ["utter_risk_check"]]
+    check_ins = [text for text, turn in turns.items() if turn.is_check_in]
     rate = len(alarms) / len(BENIGN)
     record_property("benign_false_alarm_rate", rate)
     record_property("benign_check_in_rate", len(check_ins) / len(BENIGN))
@@ -143,7 +143,7 @@ def test_held_out_risk_messages_are_reported(bot, record_property):
     reviewer can turn them into phrases (and then into the tuned suite above)."""
     turns = {text: bot.new_conversation().say(text) for text in HELD_OUT_RISK}
     full = [t for t, turn in turns.items() if turn.is_crisis_reply]
-    check_in = [t for t, turn in turns.items() if turn.responses[:1] == ["utter_risk_check"]]
+    check_in = [t for t, turn in turns.items() if turn.is_check_in]
     missed = [t for t in HELD_OUT_RISK if t not in full and t not in check_in]
     n = len(HELD_OUT_RISK)
     print(

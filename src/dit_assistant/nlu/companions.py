@@ -12,8 +12,8 @@ that, and both are mended inside the NLU pipeline:
 :class:`CompanionReader`, first in the pipeline, adds companion messages beside the person's
 message: the previous answered question and this one together (for a message that reads as a
 follow-up; Rasa hands the conversation's tracker to any component whose ``process`` asks for
-it), and the message split into what it says and what it asks (for a message whose last clause
-is a question). Every companion goes through the same featurizers and classifier.
+it), and the message split into what it says and what it asks (for a message that says
+something of its own, then asks). Every companion goes through the same featurizers and classifier.
 
 :class:`CompanionResolver`, straight after the classifier, takes a companion's reading only when
 it names a topic and is clearly more confident than the whole message's, marks a message that
@@ -40,6 +40,8 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from dit_assistant.safety import SAFETY_ROUTES
+
 # Set on a companion: the position of the message it reads, and which kind of reading it is.
 COMPANION_OF = "companion_of"
 COMPANION_KIND = "companion_kind"
@@ -57,9 +59,9 @@ TOPIC_PREFIX = "ask_"
 # confidence, without the margin.
 # ("Out of scope" is an answer: the honest "I don't have an answer to that".)
 NON_ANSWERS = {DIFFICULTY_INTENT, "nlu_fallback", "gibberish", "greet", "goodbye", "thank"}
-# Readings never replaced: risk, and a young person (safeguarding).
-SAFETY_PREFIX = "risk_"
-SAFETY_INTENTS = {"under_18"}
+# Readings never replaced: every safety route, risk and a young person (safeguarding) alike.
+# A reading of risk (not of age) in what a message says first also tells of a difficulty.
+RISK_READINGS = {name for name in SAFETY_ROUTES if name.startswith("risk_")}
 
 _WORD = re.compile(r"[a-z0-9']+")
 
@@ -134,10 +136,6 @@ def previous_question(tracker: DialogueStateTracker | None) -> str | None:
         return None
     intent = (latest.intent or {}).get("name") or ""
     return latest.text if intent.startswith(TOPIC_PREFIX) else None
-
-
-def is_safety_intent(name: str) -> bool:
-    return name.startswith(SAFETY_PREFIX) or name in SAFETY_INTENTS
 
 
 def _reading(message: Message) -> tuple[str, float]:
@@ -234,15 +232,12 @@ class CompanionResolver(_PassThroughTraining):
                 message.set(INTENT, companion.get(INTENT), add_to_output=True)
                 ranking = companion.get(INTENT_RANKING_KEY)
                 message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
-        whole_name, _ = _reading(message)
-        if whole_name == DIFFICULTY_INTENT:
-            return
-        if shares_difficulty and whole_name.startswith(TOPIC_PREFIX):
+        if shares_difficulty and _reading(message)[0].startswith(TOPIC_PREFIX):
             message.set(SHARED_DIFFICULTY, True, add_to_output=True)
 
     def _shares_difficulty(self, statement: Message) -> bool:
         name, confidence = _reading(statement)
-        tells_of_difficulty = name in DIFFICULTY_READINGS or name.startswith(SAFETY_PREFIX)
+        tells_of_difficulty = name in DIFFICULTY_READINGS or name in RISK_READINGS
         return tells_of_difficulty and confidence >= self.config["difficulty"]
 
     def takes_reading(
@@ -250,7 +245,7 @@ class CompanionResolver(_PassThroughTraining):
     ) -> bool:
         own_name, own_confidence = _reading(whole)
         name, confidence = _reading(companion)
-        risk_to_keep = is_safety_intent(own_name) and own_confidence >= self.config["risk_acted_on"]
+        risk_to_keep = own_name in SAFETY_ROUTES and own_confidence >= self.config["risk_acted_on"]
         if risk_to_keep or not name.startswith(TOPIC_PREFIX):
             return False
         if kind == QUESTION and own_name in NON_ANSWERS and shares_difficulty:
