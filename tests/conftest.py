@@ -15,13 +15,19 @@ from pathlib import Path
 
 import pytest
 
+from dit_assistant.rasa_cli import preload_model_readers
 from dit_assistant.settings import RegionHelplines, Settings, get_settings, load_region_presets
 from tests.fixtures.store import StoreEnvironment, make_store_environment
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """No test reads or creates the developer's own development key: every process the tests
+    """Before any test module imports TensorFlow, skops is imported (the Rasa server does the
+    same, :func:`dit_assistant.rasa_cli.preload_model_readers`): the bot tier's model then
+    loads about 5 s sooner.
+
+    No test reads or creates the developer's own development key: every process the tests
     start (they inherit this environment) uses a throwaway one, unless it sets ENQUIRY_KEYS."""
+    preload_model_readers()
     folder = tempfile.mkdtemp(prefix="dit-test-dev-key-")
     os.environ["DEV_ENQUIRY_KEY_FILE"] = str(Path(folder) / "dev-enquiry.key")
     config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))

@@ -109,7 +109,19 @@ def redis_credentials(argv: Sequence[str]) -> dict[str, str]:
     return credentials_environment(get_settings().redis_url)
 
 
+def preload_model_readers() -> None:
+    """Import skops, which reads the trained classifier, before anything imports TensorFlow.
+
+    skops 0.9 (Rasa's pin) lists the types it trusts when it is first imported, looking each
+    numpy function up across every module already loaded: about 1 s before TensorFlow's
+    thousands of modules are there and about 6 s after, on every start of the Rasa server.
+    """
+    import skops.io  # noqa: F401
+
+
 def main() -> None:
+    if _is_rasa_server(sys.argv[1:]):
+        preload_model_readers()
     install()
     os.environ.update(redis_credentials(sys.argv[1:]))
     problem = tracker_store_problem(sys.argv[1:])
