@@ -1,13 +1,14 @@
 """The demo clinic page and its chat widget, in a real headless Chromium.
 
-The servers are those of ``make run`` (the ``running_server`` fixture). Bot messages arrive
-after the widget's typing delay (up to about 3 s each), so waits are generous; every wait ends
-as soon as what it waits for is on the page.
+The servers are those of ``make run`` (the ``running_server`` fixture). The widget shows each
+reply as it arrives (no typing delay); waits are generous for a busy machine, and every wait
+ends as soon as what it waits for is on the page.
 """
 
 from __future__ import annotations
 
 import re
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from dit_assistant.web.server import content_security_policy
 from tests.fixtures.services import headless_chromium
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-BOT_WAIT_MS = 45_000  # typing delay per message, on a busy 2-core machine
+BOT_WAIT_MS = 45_000  # a model reply on a busy 2-core machine
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 
@@ -178,6 +179,23 @@ def test_crisis_reply_shows_the_regions_helplines(visit):
     crisis = next(m for m in visit.bot_messages() if "Are you safe right now?" in m)
     lines = [line.strip() for line in crisis.splitlines()]
     assert any(line.startswith("•") and helplines.helplines[0].name in line for line in lines)
+
+
+def test_a_crisis_reply_is_shown_as_soon_as_it_arrives(visit):
+    """No typing delay: rasa-webchat's default would hold this reply back 3 s."""
+    arrived: list[float] = []
+
+    def on_frame(payload: str | bytes) -> None:
+        if "Are you safe right now?" in str(payload) and not arrived:
+            arrived.append(time.monotonic())
+
+    visit.page.on("websocket", lambda socket: socket.on("framereceived", on_frame))
+    visit.open_chat()
+    visit.say("I want to kill myself")
+    visit.wait_for_bot("Are you safe right now?")
+    shown = time.monotonic()
+    assert arrived, "the crisis reply never came over the widget's socket"
+    assert shown - arrived[0] < 1.0, f"shown {shown - arrived[0]:.1f} s after it arrived"
 
 
 def test_links_in_answers_are_clickable(visit):

@@ -31,7 +31,13 @@
         inputTextFieldHint: config.inputTextFieldHint || "Type your question",
         params: { storage: config.storage || "session" },
         showMessageDate: false,
-        hideWhenNotConnected: false
+        hideWhenNotConnected: false,
+        /* Each reply is shown as soon as it arrives. The widget's default holds every message
+         * back 30 ms per character (0.8 to 3 s) as if someone were typing: a crisis reply and
+         * its helplines would wait 3 s, and the person reads a pause as nobody there. */
+        customMessageDelay: function () {
+          return 0;
+        }
       },
       null
     );
