@@ -177,9 +177,9 @@ class CompanionReader(_PassThroughTraining):
         previous = previous_question(tracker)
         companions = []
         for index, message in enumerate(messages):
-            text = message.get(TEXT) or ""
             if message.get(COMPANION_OF) is not None:
                 continue
+            text = message.get(TEXT) or ""
             if previous is not None and reads_as_follow_up(text):
                 companions.append(_companion(f"{previous} {text}", index, FOLLOW_UP))
             parts = split_question(text)
