@@ -3,7 +3,9 @@ part ever reaches the training data."""
 
 from __future__ import annotations
 
+import importlib.util
 from collections import Counter
+from importlib.machinery import SourceFileLoader
 
 import yaml
 
@@ -66,3 +68,30 @@ def test_hand_written_training_data_holds_no_held_out_question_beyond_the_obviou
         "what is dit?",
         "what is dynamic interpersonal therapy?",
     }
+
+
+def _near_copies_tool():
+    """scripts/near-copies, loaded as a module (its file name has no .py)."""
+    loader = SourceFileLoader("near_copies", str(TRAINING.parents[2] / "scripts" / "near-copies"))
+    spec = importlib.util.spec_from_loader("near_copies", loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+def test_the_near_copy_check_finds_a_copy_and_leaves_other_wording_alone():
+    tool = _near_copies_tool()
+    messages = ["do you have any appointments in the evening after work?"]
+    assert tool.near_copies(
+        ["do you have appointments in the evening after work", "what does psychodynamic mean"],
+        messages,
+        tool.THRESHOLD,
+    ) == [True, False]
+
+
+def test_the_evaluation_messages_cover_the_test_part_of_the_real_questions():
+    messages = set(_near_copies_tool().evaluation_messages())
+    test_part = {q.text.strip().lower() for q in load_questions("test")}
+    test_part = {text for text in test_part if len(text.split()) >= 3}
+    assert test_part and test_part <= messages

@@ -20,6 +20,9 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from scipy.sparse import csr_matrix
+from scipy.sparse import hstack as sparse_hstack
+from scipy.sparse import vstack as sparse_vstack
 
 FALLBACK = {"name": "nlu_fallback", "confidence": 0.0}
 
@@ -62,6 +65,27 @@ class RobustLogisticRegressionClassifier(LogisticRegressionClassifier):
         if coef is not None:
             component.clf.coef_ = np.asfortranarray(coef)
         return component
+
+    def _create_X(self, messages: list[Message]) -> csr_matrix:  # noqa: N802 (Rasa's name)
+        """The features of each message, one row each, in the stock classifier's column order
+        (every sparse sentence feature of the text, then every dense one).
+
+        The stock method asks the message for its combined features, which copies the first
+        featurizer's matrices and stacks the token-by-token sequence features too, though only
+        the sentence features are read; then it stacks the result once more. Stacking only the
+        sentence features gives the same matrix at about a third of the cost.
+        """
+        rows = []
+        for message in messages:
+            sentence = [
+                f
+                for f in message.features
+                if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE
+            ]
+            blocks = [f.features for f in sentence if f.is_sparse()]
+            blocks += [csr_matrix(f.features) for f in sentence if f.is_dense()]
+            rows.append(sparse_hstack(blocks, format="csr"))
+        return sparse_vstack(rows, format="csr")
 
     def process(self, messages: list[Message]) -> list[Message]:
         has_features = [_has_features(m) for m in messages]
