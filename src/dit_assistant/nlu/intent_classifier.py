@@ -19,12 +19,18 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from scipy.sparse import csr_matrix
 from scipy.sparse import hstack as sparse_hstack
 from scipy.sparse import vstack as sparse_vstack
 
 FALLBACK = {"name": "nlu_fallback", "confidence": 0.0}
+
+
+def _sentence_features(message: Message) -> list[Features]:
+    """The text's sentence features, one per featurizer, in the order the featurizers ran."""
+    return [f for f in message.features if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE]
 
 
 def _has_features(message: Message) -> bool:
@@ -34,10 +40,7 @@ def _has_features(message: Message) -> bool:
     matrices into one, which the classifier does again when it predicts (about a tenth of a
     turn's time went to stacking them twice more here).
     """
-    return any(
-        f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and f.features.shape[-1] > 0
-        for f in message.features
-    )
+    return any(f.features.shape[-1] > 0 for f in _sentence_features(message))
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -77,11 +80,7 @@ class RobustLogisticRegressionClassifier(LogisticRegressionClassifier):
         """
         rows = []
         for message in messages:
-            sentence = [
-                f
-                for f in message.features
-                if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE
-            ]
+            sentence = _sentence_features(message)
             blocks = [f.features for f in sentence if f.is_sparse()]
             blocks += [csr_matrix(f.features) for f in sentence if f.is_dense()]
             rows.append(sparse_hstack(blocks, format="csr"))
