@@ -62,11 +62,11 @@ from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, Restarted
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.utils.common import all_subclasses
 from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from dit_assistant.event_types import event_types
 from dit_assistant.settings import ConfigurationError, get_settings
 from dit_assistant.store.conversations import enquiry_ended, scrub_enquiry_details
 from dit_assistant.store.crypto import EnquiryCipher, InvalidToken, load_cipher
@@ -496,17 +496,15 @@ class EncryptedTrackerStore(SQLTrackerStore):
 @lru_cache(maxsize=1)
 def _event_classes() -> dict[str, type[Event]]:
     """Rasa's event classes by type name, in the order ``Event.resolve_by_type`` tries them."""
-    classes: dict[str, type[Event]] = {}
-    for cls in all_subclasses(Event):
-        classes.setdefault(cls.type_name, cls)
-    return classes
+    return event_types()
 
 
 def deserialise_events(serialised: list[dict[str, Any]]) -> list[Event]:
     """``rasa.shared.core.events.deserialise_events``, with the event classes looked up once.
 
     Rasa walks every subclass of ``Event`` again for each event it reads; for a conversation of
-    60 events that was most of the time a turn spent reading it back.
+    60 events that was most of the time a turn spent reading it back
+    (:mod:`dit_assistant.event_types`).
     """
     classes = _event_classes()
     events = []
