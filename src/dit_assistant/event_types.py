@@ -39,10 +39,19 @@ def event_types() -> dict[str, type[Event]]:
     return table
 
 
+def table() -> dict[str, type[Event]]:
+    """The table, built on first use (installed or not): the conversation store reads its rows
+    with it too."""
+    global _table
+    if not _table:
+        _table = event_types()
+    return _table
+
+
 def resolve_by_type(type_name: str, default: type[Event] | None = None) -> type[Event] | None:
     """``Event.resolve_by_type`` from the table: same arguments, same answers."""
     global _table
-    found = _table.get(type_name)
+    found = table().get(type_name)
     if found is not None:
         return found
     answer = rasa_lookup()(type_name, default)
@@ -60,13 +69,13 @@ def rasa_lookup() -> Callable[..., type[Event] | None]:
 def install() -> None:
     """Look event types up in the table in this process (idempotent). The Rasa server calls
     it when its response generator (``dit_assistant.nlg``) is created."""
-    global _rasa_lookup, _table
+    global _rasa_lookup
     from rasa.shared.core.events import Event
 
     with _lock:
         if _rasa_lookup is not None:
             return
-        _table = event_types()
+        table()
         _rasa_lookup = Event.resolve_by_type
         Event.resolve_by_type = staticmethod(resolve_by_type)
 

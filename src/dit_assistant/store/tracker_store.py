@@ -54,7 +54,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
@@ -66,7 +65,7 @@ from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from dit_assistant.event_types import event_types
+from dit_assistant import event_types
 from dit_assistant.settings import ConfigurationError, get_settings
 from dit_assistant.store.conversations import enquiry_ended, scrub_enquiry_details
 from dit_assistant.store.crypto import EnquiryCipher, InvalidToken, load_cipher
@@ -493,12 +492,6 @@ class EncryptedTrackerStore(SQLTrackerStore):
             )
 
 
-@lru_cache(maxsize=1)
-def _event_classes() -> dict[str, type[Event]]:
-    """Rasa's event classes by type name, in the order ``Event.resolve_by_type`` tries them."""
-    return event_types()
-
-
 def deserialise_events(serialised: list[dict[str, Any]]) -> list[Event]:
     """``rasa.shared.core.events.deserialise_events``, with the event classes looked up once.
 
@@ -506,7 +499,7 @@ def deserialise_events(serialised: list[dict[str, Any]]) -> list[Event]:
     60 events that was most of the time a turn spent reading it back
     (:mod:`dit_assistant.event_types`).
     """
-    classes = _event_classes()
+    classes = event_types.table()
     events = []
     for parameters in serialised:
         cls = classes.get(parameters.get("event"))  # type: ignore[arg-type]
