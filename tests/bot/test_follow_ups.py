@@ -18,8 +18,10 @@ from tests.fixtures.real_questions import RealQuestion, judge, load_expectations
 
 # Regression floors at the level measured with the mechanism (docs/real-questions.md,
 # "Follow-ups in context").
-# Measured: dev 28/30 (93.3%; 66.7% read alone), held out 50/70 (71.4%; 58.6% read alone).
-FLOORS = {"dev": 0.93, "held_out": 0.71}
+# Measured: dev 28/30 (93.3%; 66.7% read alone), held out 50/70 (71.4%; 58.6% read alone); with
+# the fourth round of training data and the continuation margin, dev 28/30 (73.3% alone), held
+# out 52/70 (74.3%; 62.9% alone).
+FLOORS = {"dev": 0.93, "held_out": 0.74}
 
 ORDINARY_QUESTION = "how much does it cost?"
 HELD_OUT_RISK = load_yaml("safety/heldout_risk.yml")
@@ -80,11 +82,17 @@ def test_risk_said_as_a_follow_up_keeps_its_reply(bot):
     """A weak risk reading is never replaced by a joint topic reading: "what if I'm gone by
     then" after a question about the waiting list reads as that question when read with it."""
     risky = load_yaml("conversations/follow_ups_dev.yml")["risky"]
-    for pair in risky[:2]:  # these test the resolver's rule: the joint reading would win
+    # The first two test the resolver's rule: read alone they are risk, read with the question
+    # before them the waiting time. At least one must be a pair the joint reading would win by
+    # the resolver's margin if risk could be replaced, or this test would not test the rule
+    # (a pair whose own reading of risk is confident enough has no need of it).
+    readings = []
+    for pair in risky[:2]:
         own = bot.parse(pair["then"])["intent"]
         joint = bot.parse(f"{pair['first']} {pair['then']}")["intent"]
         assert own["name"].startswith("risk_") and joint["name"] == "ask_waiting_time"
-        assert joint["confidence"] >= own["confidence"] + 0.3, (own, joint)
+        readings.append((own, joint))
+    assert any(j["confidence"] >= o["confidence"] + 0.3 for o, j in readings), readings
     for pair in risky:
         alone = bot.new_conversation().say(pair["then"])
         assert alone.is_alarm, pair["then"]

@@ -22,13 +22,17 @@ from tests.fixtures.real_questions import (
 # machine: dev 176/210 answerable (84.8% had been measured on a model stopped at 300 iterations,
 # whose figures depended on the CPU it was trained on) and 34/42 unanswerable; test 118/172 and
 # 31/45 (docs/nlu-evaluation.md, "A model that is the same on every machine"); then 119/172 once
-# a question asked after sharing a difficulty was read apart (src/dit_assistant/nlu/companions.py).
+# a question asked after sharing a difficulty was read apart (src/dit_assistant/nlu/companions.py);
+# then, with real questions of 336 other sites and ordinary phrasings that use risk-looking words
+# trained in (docs/real-questions.md, "A fourth round"), dev 178/210 and 34/42, test 124/172 and
+# 31/45.
 FLOORS = {
-    "dev": {"answerable": 0.838, "unanswerable": 0.80},
-    "test": {"answerable": 0.69, "unanswerable": 0.68},
+    "dev": {"answerable": 0.847, "unanswerable": 0.80},
+    "test": {"answerable": 0.72, "unanswerable": 0.68},
 }
-# Crisis replies and check-ins to real questions (all ordinary): 2 of 252 dev, 3 of 217 test.
-CRISIS_CEILING = 0.02
+# Crisis replies and check-ins to real questions (all ordinary): 1 of 252 dev, 1 of 217 test (2
+# and 3 before the fourth round).
+CRISIS_CEILING = 0.005
 
 
 def _score(bot, settings, part: str) -> Score:

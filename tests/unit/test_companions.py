@@ -1,13 +1,23 @@
-"""Which messages read as follow-ups, which previous messages set a context for them, and how a
-message that says something then asks a question is split."""
+"""Which messages read as follow-ups, which previous messages set a context for them, how a
+message that says something then asks a question is split, and when a reading with the context
+replaces the message's own."""
 
 from __future__ import annotations
 
 import pytest
 from rasa.shared.core.events import ActiveLoop, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
 
-from dit_assistant.nlu.companions import previous_question, reads_as_follow_up, split_question
+from dit_assistant.nlu.companions import (
+    FOLLOW_UP,
+    QUESTION,
+    CompanionResolver,
+    previous_question,
+    reads_as_follow_up,
+    split_question,
+)
 
 
 @pytest.mark.parametrize(
@@ -110,3 +120,41 @@ def test_a_message_that_says_something_then_asks_is_split(text, statement, quest
 )
 def test_other_messages_are_not_split(text):
     assert split_question(text) is None
+
+
+def _read(text: str, intent: str, confidence: float) -> Message:
+    message = Message(data={TEXT: text})
+    message.set(INTENT, {"name": intent, "confidence": confidence})
+    return message
+
+
+@pytest.fixture
+def resolver() -> CompanionResolver:
+    return CompanionResolver(CompanionResolver.get_default_config())
+
+
+@pytest.mark.parametrize(
+    ("text", "own", "joint", "taken"),
+    [
+        # opens by continuing: a lead of 0.2 is enough
+        ("what about for my insurer?", ("ask_referral_routes", 0.78), ("ask_letters", 1.0), True),
+        ("and weekends?", ("ask_frequency", 0.6), ("ask_appointment_times", 0.85), True),
+        ("and weekends?", ("ask_frequency", 0.7), ("ask_appointment_times", 0.85), False),
+        # leans back only by a pointer word: the full margin of 0.3
+        ("how long are they?", ("ask_total_duration", 0.6), ("ask_session_length", 0.85), False),
+        ("how long are they?", ("ask_total_duration", 0.5), ("ask_session_length", 0.85), True),
+        # a reading of risk is never replaced, however it opens
+        ("and what if I'm gone by then", ("risk_suicide", 0.3), ("ask_waiting_time", 1.0), False),
+    ],
+)
+def test_a_follow_up_takes_the_reading_with_its_context_by_a_clear_lead(
+    resolver, text, own, joint, taken
+):
+    whole, companion = _read(text, *own), _read(f"earlier question {text}", *joint)
+    assert resolver.takes_reading(whole, companion, FOLLOW_UP) is taken
+
+
+def test_the_continuation_margin_is_for_follow_ups_only(resolver):
+    whole = _read("and I'm anxious, can I come weekly?", "ask_frequency", 0.6)
+    question = _read("can I come weekly?", "ask_appointment_times", 0.85)
+    assert resolver.takes_reading(whole, question, QUESTION) is False

@@ -95,3 +95,33 @@ def test_the_evaluation_messages_cover_the_test_part_of_the_real_questions():
     test_part = {q.text.strip().lower() for q in load_questions("test")}
     test_part = {text for text in test_part if len(text.split()) >= 3}
     assert test_part and test_part <= messages
+
+
+TRAINING_ONLY_SOURCES = TRAINING.parents[1] / "sources" / "real_questions"
+
+
+def _training_only() -> list[dict]:
+    return [
+        yaml.safe_load(path.read_text("utf-8"))
+        for path in sorted(TRAINING_ONLY_SOURCES.glob("*.yml"))
+    ]
+
+
+def test_training_only_real_questions_share_no_site_with_the_evidence_base():
+    """bot/sources/real_questions feeds training only: none of its web sites may be a source of
+    any part of tests/real_questions/collected, so no tested question's site is trained on."""
+    measured_sites = {_domain(q.url) for q in load_questions()}
+    files = _training_only()
+    assert files
+    for raw in files:
+        sources = {s["id"]: s for s in raw["sources"]}
+        sites = {_domain(s["url"]) for s in sources.values()}
+        assert not sites & measured_sites
+        assert {q["source"] for q in raw["questions"]} <= set(sources)
+
+
+def test_the_training_phrasings_of_real_questions_come_from_their_sources():
+    collected = {q["text"].strip().lower() for raw in _training_only() for q in raw["questions"]}
+    exported = _examples(TRAINING / "real_questions_more.yml") - {""}
+    assert len(exported) >= 400
+    assert exported <= collected

@@ -54,6 +54,9 @@ def safety_net(detector) -> SafetyNet:
         ("my brother is cutting himself", "risk_other_person"),
         ("my friend is threatening to kill himself", "risk_other_person"),
         ("my son keeps threatening to end it", "risk_other_person"),
+        ("my flatmate said goodbye to everyone and i can't reach him", "risk_other_person"),
+        ("she's been saying goodbye to all her friends", "risk_other_person"),
+        ("my sister has been saying goodbye to everyone", "risk_other_person"),
         # A threat against the person writing is abuse, not someone else at risk.
         ("my husband threatens to kill me", "risk_abuse"),
         ("My boyfriend threatened to kill me if I leave", "risk_abuse"),
@@ -216,9 +219,10 @@ def test_a_fallback_torn_between_two_kinds_of_risk_becomes_a_check_in(safety_net
 @pytest.mark.parametrize(
     "ranking",
     [
-        # an ordinary intent among the two best: the fallback stands
-        (("risk_suicide", 0.45), ("ask_cost", 0.43)),
-        (("ask_cost", 0.45), ("risk_suicide", 0.43)),
+        # an ordinary intent among the two best, the risk reading under the check-in
+        # threshold: the fallback stands
+        (("risk_suicide", 0.35), ("ask_cost", 0.33)),
+        (("ask_cost", 0.35), ("risk_suicide", 0.33)),
         # two kinds of risk, but too weak together to say the message is about risk
         (("risk_suicide", 0.2), ("risk_abuse", 0.18), ("ask_cost", 0.15)),
         # nothing to be torn between
@@ -230,6 +234,92 @@ def test_other_fallbacks_stay_fallbacks(safety_net, ranking):
     safety_net.process([message])
     assert message.get(INTENT)["name"] == "nlu_fallback"
     assert message.get(SAFETY_NET_KEY) is None
+
+
+def _ordinary(text: str, *ranking: tuple[str, float]):
+    """A message the classifier gave an ordinary intent, with the ranking below it."""
+    name, confidence = ranking[0]
+    message = classified(text, name, confidence=confidence)
+    message.set(INTENT_RANKING_KEY, [{"name": n, "confidence": c} for n, c in ranking])
+    return message
+
+
+@pytest.mark.parametrize(
+    "ranking",
+    [
+        (("ask_ending", 0.54), ("risk_suicide", 0.45)),
+        (("ask_cost", 0.5), ("risk_other_person", 0.4)),
+        (("share_difficulty", 0.41), ("ask_cost", 0.15), ("risk_abuse", 0.41)),
+    ],
+)
+def test_a_strong_risk_reading_behind_an_ordinary_one_gets_the_check_in(safety_net, ranking):
+    message = _ordinary("hard to place", *ranking)
+    safety_net.process([message])
+    strongest = max(c for n, c in ranking if n.startswith("risk_"))
+    assert message.get(INTENT) == {"name": "risk_check", "confidence": strongest}
+    assert message.get(SAFETY_NET_KEY) == {
+        "intent": "risk_check",
+        "phrase": None,
+        "overrode": ranking[0][0],
+    }
+
+
+@pytest.mark.parametrize(
+    "ranking",
+    [
+        (("ask_ending", 0.6), ("risk_suicide", 0.39)),
+        (("ask_cost", 0.5), ("risk_suicide", 0.3), ("risk_abuse", 0.2)),
+        (("ask_cost", 0.99),),
+    ],
+)
+def test_a_weaker_risk_reading_behind_an_ordinary_one_changes_nothing(safety_net, ranking):
+    message = _ordinary("hard to place", *ranking)
+    safety_net.process([message])
+    assert message.get(INTENT)["name"] == ranking[0][0]
+    assert message.get(SAFETY_NET_KEY) is None
+
+
+def test_a_fallback_with_a_strong_risk_reading_gets_the_check_in(safety_net):
+    message = _fell_back("hard to place", ("risk_suicide", 0.45), ("ask_cost", 0.43))
+    safety_net.process([message])
+    assert message.get(INTENT) == {"name": "risk_check", "confidence": 0.45}
+    assert message.get(SAFETY_NET_KEY)["overrode"] == "nlu_fallback"
+
+
+@pytest.mark.parametrize(
+    ("text", "ranking"),
+    [
+        ("020 7946 0000", (("inform", 0.5), ("risk_suicide", 0.45))),
+        ("I'm 19 and at uni", (("ask_cost", 0.5), ("under_18", 0.45))),
+    ],
+)
+def test_the_exceptions_of_a_classifier_only_verdict_hold_for_a_strong_reading(
+    safety_net, text, ranking
+):
+    message = _ordinary(text, *ranking)
+    safety_net.process([message])
+    assert message.get(INTENT)["name"] == ranking[0][0]
+
+
+def test_the_check_in_for_a_strong_reading_can_be_turned_off(detector):
+    message = _ordinary("hard to place", ("ask_ending", 0.54), ("risk_suicide", 0.45))
+    SafetyNet(detector, check_in_threshold=None).process([message])
+    assert message.get(INTENT)["name"] == "ask_ending"
+
+
+def test_the_check_in_threshold_is_read_from_the_config():
+    from unittest.mock import MagicMock
+
+    for configured, expected in ((None, "ask_ending"), (0.4, "risk_check"), (0.5, "ask_ending")):
+        net = SafetyNet.create(
+            {**SafetyNet.get_default_config(), "check_in_threshold": configured},
+            MagicMock(),
+            MagicMock(),
+            MagicMock(),
+        )
+        message = _ordinary("hard to place", ("ask_ending", 0.54), ("risk_suicide", 0.45))
+        net.process([message])
+        assert message.get(INTENT)["name"] == expected, configured
 
 
 def test_a_contact_detail_torn_between_risks_stays_a_fallback(safety_net):

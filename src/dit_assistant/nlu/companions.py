@@ -97,14 +97,21 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+def opens_as_continuation(text: str) -> bool:
+    """Whether ``text`` opens by continuing what came before ("and", "what about")."""
+    words = _words(text)
+    if not words:
+        return False
+    opening = " ".join(words[:2])
+    return any(words[0] == marker or opening == marker for marker in CONTINUATIONS)
+
+
 def reads_as_follow_up(text: str) -> bool:
     """Whether ``text`` is short and leans on what came before it."""
     words = _words(text)
     if not words or len(words) > MOST_FOLLOW_UP_WORDS:
         return False
-    opening = " ".join(words[:2])
-    starts_by_continuing = any(words[0] == marker or opening == marker for marker in CONTINUATIONS)
-    return starts_by_continuing or any(word in POINTERS for word in words)
+    return opens_as_continuation(text) or any(word in POINTERS for word in words)
 
 
 def split_question(text: str) -> tuple[str, str] | None:
@@ -195,7 +202,11 @@ class CompanionResolver(_PassThroughTraining):
     before a question, and drops the companions.
 
     ``margin`` (config): how much more confident than the whole message a companion's reading
-    must be. ``question`` (config): how confident the reading of a message's question must be
+    must be. ``continuation_margin`` (config): the same for a follow-up that opens by continuing
+    the previous question ("and", "what about"): the person has said it leans on it, so the
+    reading with it needs a smaller lead ("what about for my insurer?" after a question about a
+    letter for work reads alone as the insurer referral route, 0.78, and with it as the letter,
+    1.0). ``question`` (config): how confident the reading of a message's question must be
     to replace a whole reading that answers nothing (sharing a difficulty, the fallback, a
     greeting) when what the message says before it tells of a difficulty. ``risk_acted_on``
     (config): a risk reading at least this confident is never replaced; it is the fallback
@@ -206,7 +217,13 @@ class CompanionResolver(_PassThroughTraining):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"margin": 0.3, "question": 0.5, "risk_acted_on": 0.2, "difficulty": 0.25}
+        return {
+            "margin": 0.3,
+            "continuation_margin": 0.2,
+            "question": 0.5,
+            "risk_acted_on": 0.2,
+            "difficulty": 0.25,
+        }
 
     def process(self, messages: list[Message]) -> list[Message]:
         originals = [m for m in messages if m.get(COMPANION_OF) is None]
@@ -250,4 +267,7 @@ class CompanionResolver(_PassThroughTraining):
             return False
         if kind == QUESTION and own_name in NON_ANSWERS and shares_difficulty:
             return confidence >= self.config["question"]
-        return confidence >= own_confidence + self.config["margin"]
+        margin = self.config["margin"]
+        if kind == FOLLOW_UP and opens_as_continuation(whole.get(TEXT) or ""):
+            margin = self.config["continuation_margin"]
+        return confidence >= own_confidence + margin

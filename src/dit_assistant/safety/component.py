@@ -14,6 +14,10 @@ A risk verdict from the classifier alone (no reviewed phrase in the message) is 
   waiting list is killing me" mostly land here);
 - a fallback because the two best intents were two kinds of risk, together holding at least
   half the confidence, also becomes the check-in: the message is about risk either way;
+- an ordinary verdict (or a fallback) whose ranking still gives a kind of risk at least
+  ``check_in_threshold`` becomes the check-in too: the same reading of risk would have got the
+  check-in had it come first, so it is not dropped because an ordinary intent edged ahead of it
+  (a message torn between "the end of therapy" and wanting to die is answered as risk);
 - a classifier-only under-18 verdict on a message in which the writer gives their own age as 18
   or over ("I'm 19 and at uni, do you have student rates?") is replaced by the best non-risk
   intent of the ranking (or ``nlu_fallback``): the stated age contradicts the guess;
@@ -50,6 +54,9 @@ MAX_CONTACT_DETAIL = 254  # the longest email address; no phone number comes nea
 TORN_BETWEEN_RISKS_SHARE = 0.5
 """A fallback whose two best intents are both risk intents, together at least this confident,
 becomes the check-in (see ``SafetyNet._check_in_when_torn_between_risks``)."""
+DEFAULT_CHECK_IN_THRESHOLD = 0.4
+"""A risk reading at least this confident gets the check-in whichever intent came first (see
+``SafetyNet._check_in_when_risk_reads_strongly``; chosen in docs/risk-precision.md)."""
 
 
 def is_contact_detail(text: str) -> bool:
@@ -112,11 +119,14 @@ class SafetyNet(GraphComponent):
         # require_risk_signal: classifier-only risk verdicts need a risk-signal word.
         # fallback_threshold: below it, the non-risk runner-up is too weak and the message
         # becomes nlu_fallback (the FallbackClassifier's threshold in bot/config.yml).
+        # check_in_threshold: a risk reading at least this confident gets the check-in even
+        # when an ordinary intent came first; None turns that off.
         return {
             "patterns_file": None,
             "confirm_threshold": 0.8,
             "require_risk_signal": False,
             "fallback_threshold": 0.2,
+            "check_in_threshold": DEFAULT_CHECK_IN_THRESHOLD,
         }
 
     def __init__(
@@ -125,12 +135,14 @@ class SafetyNet(GraphComponent):
         confirm_threshold: float = 0.8,
         require_risk_signal: bool = False,
         fallback_threshold: float = 0.2,
+        check_in_threshold: float | None = DEFAULT_CHECK_IN_THRESHOLD,
     ) -> None:
         self._detector = detector
         self._risk_intents = set(detector.intents)
         self._confirm_threshold = confirm_threshold
         self._require_risk_signal = require_risk_signal
         self._fallback_threshold = fallback_threshold
+        self._check_in_threshold = check_in_threshold
 
     @classmethod
     def create(
@@ -145,6 +157,7 @@ class SafetyNet(GraphComponent):
             float(config.get("confirm_threshold", 0.8)),
             bool(config.get("require_risk_signal", False)),
             float(config.get("fallback_threshold", 0.2)),
+            _optional_float(config.get("check_in_threshold", DEFAULT_CHECK_IN_THRESHOLD)),
         )
 
     def process(self, messages: list[Message]) -> list[Message]:
@@ -194,10 +207,10 @@ class SafetyNet(GraphComponent):
     def _grade_classifier_verdict(self, message: Message, text: str) -> None:
         intent = message.get(INTENT) or {}
         current, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
-        if current == FALLBACK_INTENT:
-            self._check_in_when_torn_between_risks(message, text)
+        if current == FALLBACK_INTENT and self._check_in_when_torn_between_risks(message, text):
             return
         if current not in self._risk_intents:
+            self._check_in_when_risk_reads_strongly(message, text, current)
             return
         if current == YOUNG_PERSON_INTENT and states_an_adult_age(text):
             # "I'm 19 and at uni": the classifier's guess of a young person is contradicted by
@@ -215,7 +228,7 @@ class SafetyNet(GraphComponent):
             return
         _classifier_verdict_replaced(message, replacement, confidence, current)
 
-    def _check_in_when_torn_between_risks(self, message: Message, text: str) -> None:
+    def _check_in_when_torn_between_risks(self, message: Message, text: str) -> bool:
         """A fallback because two kinds of risk scored alike is still a message about risk.
 
         The FallbackClassifier falls back when the two best intents are within its ambiguity
@@ -229,16 +242,50 @@ class SafetyNet(GraphComponent):
             r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != FALLBACK_INTENT
         ]
         if len(ranking) < 2 or is_contact_detail(text):
-            return
+            return False
         first, second = ranking[0], ranking[1]
         if first.get("name") not in self._risk_intents or (
             second.get("name") not in self._risk_intents
         ):
-            return
+            return False
         confidence = float(first.get("confidence") or 0.0) + float(second.get("confidence") or 0.0)
         if confidence < TORN_BETWEEN_RISKS_SHARE:
-            return
+            return False
         _classifier_verdict_replaced(message, CHECK_IN_INTENT, confidence, FALLBACK_INTENT)
+        return True
+
+    def _check_in_when_risk_reads_strongly(
+        self, message: Message, text: str, current: str | None
+    ) -> None:
+        """An ordinary verdict with a strong reading of risk just behind it becomes the check-in.
+
+        A risk verdict of the classifier under ``confirm_threshold`` gets the check-in. Without
+        this, the same reading of risk got an ordinary answer whenever one ordinary intent
+        scored a little higher: "the end of therapy" at 0.54 over wanting to die at 0.45 was
+        answered with the ending phase. Which of two close readings comes first is the least
+        stable thing a classifier says (new training phrasings for one topic move it), so the
+        reply to risk does not depend on it. The exceptions of a classifier-only verdict hold
+        here too: a bare contact detail, an adult age against a guess of a young person, and
+        ``require_risk_signal``.
+        """
+        if self._check_in_threshold is None or is_contact_detail(text):
+            return
+        readings = [
+            r
+            for r in message.get(INTENT_RANKING_KEY) or []
+            if r.get("name") in self._risk_intents and r.get("name") != current
+        ]
+        if not readings:
+            return
+        strongest = max(readings, key=lambda r: float(r.get("confidence") or 0.0))
+        confidence = float(strongest.get("confidence") or 0.0)
+        if confidence < self._check_in_threshold:
+            return
+        if strongest.get("name") == YOUNG_PERSON_INTENT and states_an_adult_age(text):
+            return
+        if self._require_risk_signal and not self._detector.has_signal(text):
+            return
+        _classifier_verdict_replaced(message, CHECK_IN_INTENT, confidence, current)
 
     def _use_best_ordinary_intent(self, message: Message, risk_intent: str) -> None:
         """Replace a risk verdict without any risk signal by the best non-risk intent."""
@@ -256,6 +303,11 @@ class SafetyNet(GraphComponent):
         """Whether ``first`` comes before (or is) ``second`` in the reviewed priority order."""
         order = list(self._detector.intents)
         return order.index(first) <= order.index(second)
+
+
+def _optional_float(value: Any) -> float | None:
+    """A threshold from ``bot/config.yml``, where ``null`` switches the check off."""
+    return None if value is None else float(value)
 
 
 def _classifier_verdict_replaced(
