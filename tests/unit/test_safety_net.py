@@ -132,6 +132,47 @@ def test_a_stated_adult_age_overrides_a_classifier_guess_of_a_young_person(safet
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "I'm a teacher so I can only do after 4.30 in term time",
+        "im a school nurse, can we meet in the holidays",
+        "I work as a teaching assistant and finish at 3.30",
+        "I'm a GP, can I refer a patient",
+    ],
+)
+def test_an_adult_job_overrides_a_classifier_guess_of_a_young_person(safety_net, text):
+    message = classified(text, "under_18", confidence=0.96)
+    message.set(
+        INTENT_RANKING_KEY,
+        [
+            {"name": "under_18", "confidence": 0.96},
+            {"name": "ask_appointment_times", "confidence": 0.3},
+        ],
+    )
+    safety_net.process([message])
+    assert message.get(INTENT)["name"] == "ask_appointment_times"
+    assert not any(e["entity"] == YOUNG_PERSON_ENTITY for e in message.get(ENTITIES) or [])
+
+
+@pytest.mark.parametrize(
+    ("text", "classifier_says", "expected"),
+    [
+        # not a job only adults hold, or not the writer's own: the guess is graded as before
+        ("I'm a student and my teacher told me to ask", "under_18", "risk_check"),
+        ("my mum is a nurse and she doesn't know I'm here", "under_18", "risk_check"),
+        # a reviewed under-18 phrase wins over any job
+        ("I'm 15, my dad is a teacher", "under_18", "under_18"),
+        # a job says nothing against any other kind of risk
+        ("I'm a nurse and I can't go on", "risk_suicide", "risk_suicide"),
+    ],
+)
+def test_an_adult_job_changes_nothing_else(safety_net, text, classifier_says, expected):
+    message = classified(text, classifier_says, confidence=0.6)
+    safety_net.process([message])
+    assert message.get(INTENT)["name"] == expected
+
+
+@pytest.mark.parametrize(
     ("text", "classifier_says", "expected"),
     [
         # a reviewed under-18 phrase wins over any adult-looking number

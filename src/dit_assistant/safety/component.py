@@ -19,8 +19,9 @@ A risk verdict from the classifier alone (no reviewed phrase in the message) is 
   check-in had it come first, so it is not dropped because an ordinary intent edged ahead of it
   (a message torn between "the end of therapy" and wanting to die is answered as risk);
 - a classifier-only under-18 verdict on a message in which the writer gives their own age as 18
-  or over ("I'm 19 and at uni, do you have student rates?") is replaced by the best non-risk
-  intent of the ranking (or ``nlu_fallback``): the stated age contradicts the guess;
+  or over ("I'm 19 and at uni, do you have student rates?"), or a job only an adult holds ("I'm
+  a teacher so I can only do term-time afternoons"), is replaced by the best non-risk intent of
+  the ranking (or ``nlu_fallback``): what they said of themselves contradicts the guess;
 - on a message that is only a phone number or an email address (someone answering the enquiry
   form): dropped to ``nlu_fallback``, because digits alone are no sign of risk;
 - only with ``require_risk_signal`` (off in ``bot/config.yml``): on a message without a single
@@ -97,6 +98,27 @@ _ADULT_AGE = re.compile(
 def states_an_adult_age(text: str) -> bool:
     """Whether the writer gives their own age as 18 or over ("I'm 19 and at uni", "I am 23")."""
     return _ADULT_AGE.search(text) is not None
+
+
+# Jobs only an adult holds. Not "student", "carer" or "mum": young people are those too.
+_ADULT_JOB = re.compile(
+    r"\b(?:i'?m|i\s+am|im|i\s+work\s+as)\s+(?:an?\s+)?"
+    r"(?:(?:primary|secondary|supply|school|retired|qualified|trainee)\s+)?"
+    r"(?:teacher|head\s*teacher|teaching\s+assistant|lecturer|nurse|midwife|doctor|gp|"
+    r"paramedic|social\s+worker|police\s+officer|solicitor|pharmacist)s?\b",
+    re.IGNORECASE,
+)
+
+
+def states_an_adult_job(text: str) -> bool:
+    """Whether the writer says they hold a job only an adult holds ("I'm a teacher so I can only
+    do after 4.30 in term time": "term time" and "school" made the classifier guess a pupil)."""
+    return _ADULT_JOB.search(text) is not None
+
+
+def says_they_are_an_adult(text: str) -> bool:
+    """An adult age or an adult's job, said by the writer of themselves."""
+    return states_an_adult_age(text) or states_an_adult_job(text)
 
 
 YOUNG_PERSON_INTENT = "under_18"
@@ -212,7 +234,7 @@ class SafetyNet(GraphComponent):
         if current not in self._risk_intents:
             self._check_in_when_risk_reads_strongly(message, text, current)
             return
-        if current == YOUNG_PERSON_INTENT and states_an_adult_age(text):
+        if current == YOUNG_PERSON_INTENT and says_they_are_an_adult(text):
             # "I'm 19 and at uni": the classifier's guess of a young person is contradicted by
             # the age the person gave (a reviewed under-18 phrase would have matched first).
             self._use_best_ordinary_intent(message, current)
@@ -281,7 +303,7 @@ class SafetyNet(GraphComponent):
         confidence = float(strongest.get("confidence") or 0.0)
         if confidence < self._check_in_threshold:
             return
-        if strongest.get("name") == YOUNG_PERSON_INTENT and states_an_adult_age(text):
+        if strongest.get("name") == YOUNG_PERSON_INTENT and says_they_are_an_adult(text):
             return
         if self._require_risk_signal and not self._detector.has_signal(text):
             return
