@@ -118,58 +118,25 @@ def test_an_exception_leaves_the_rest_of_the_message_to_match(detector, text, in
         "i am 23 and want to work on my confidence",
         "Im 45, is it too late for therapy",
         "I'm a 30 year old man",
-    ],
-)
-def test_a_stated_adult_age_overrides_a_classifier_guess_of_a_young_person(safety_net, text):
-    message = classified(text, "under_18", confidence=0.6)
-    message.set(
-        INTENT_RANKING_KEY,
-        [{"name": "under_18", "confidence": 0.6}, {"name": "ask_cost", "confidence": 0.3}],
-    )
-    safety_net.process([message])
-    assert message.get(INTENT)["name"] == "ask_cost"
-    assert not any(e["entity"] == YOUNG_PERSON_ENTITY for e in message.get(ENTITIES) or [])
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
+        # a job only an adult holds
         "I'm a teacher so I can only do after 4.30 in term time",
         "im a school nurse, can we meet in the holidays",
         "I work as a teaching assistant and finish at 3.30",
         "I'm a GP, can I refer a patient",
     ],
 )
-def test_an_adult_job_overrides_a_classifier_guess_of_a_young_person(safety_net, text):
-    message = classified(text, "under_18", confidence=0.96)
+@pytest.mark.parametrize("confidence", [0.6, 0.96])
+def test_a_stated_adult_age_or_job_overrides_a_classifier_guess_of_a_young_person(
+    safety_net, text, confidence
+):
+    message = classified(text, "under_18", confidence=confidence)
     message.set(
         INTENT_RANKING_KEY,
-        [
-            {"name": "under_18", "confidence": 0.96},
-            {"name": "ask_appointment_times", "confidence": 0.3},
-        ],
+        [{"name": "under_18", "confidence": confidence}, {"name": "ask_cost", "confidence": 0.3}],
     )
     safety_net.process([message])
-    assert message.get(INTENT)["name"] == "ask_appointment_times"
+    assert message.get(INTENT)["name"] == "ask_cost"
     assert not any(e["entity"] == YOUNG_PERSON_ENTITY for e in message.get(ENTITIES) or [])
-
-
-@pytest.mark.parametrize(
-    ("text", "classifier_says", "expected"),
-    [
-        # not a job only adults hold, or not the writer's own: the guess is graded as before
-        ("I'm a student and my teacher told me to ask", "under_18", "risk_check"),
-        ("my mum is a nurse and she doesn't know I'm here", "under_18", "risk_check"),
-        # a reviewed under-18 phrase wins over any job
-        ("I'm 15, my dad is a teacher", "under_18", "under_18"),
-        # a job says nothing against any other kind of risk
-        ("I'm a nurse and I can't go on", "risk_suicide", "risk_suicide"),
-    ],
-)
-def test_an_adult_job_changes_nothing_else(safety_net, text, classifier_says, expected):
-    message = classified(text, classifier_says, confidence=0.6)
-    safety_net.process([message])
-    assert message.get(INTENT)["name"] == expected
 
 
 @pytest.mark.parametrize(
@@ -181,9 +148,14 @@ def test_an_adult_job_changes_nothing_else(safety_net, text, classifier_says, ex
         ("my son is 19 and I'm worried", "under_18", "risk_check"),
         ("I'm 10 minutes late", "under_18", "risk_check"),
         ("I'm 19 and I want to die", "risk_suicide", "risk_suicide"),
+        # not a job only adults hold, or not the writer's own
+        ("I'm a student and my teacher told me to ask", "under_18", "risk_check"),
+        ("my mum is a nurse and she doesn't know I'm here", "under_18", "risk_check"),
+        ("I'm 15, my dad is a teacher", "under_18", "under_18"),
+        ("I'm a nurse and I can't go on", "risk_suicide", "risk_suicide"),
     ],
 )
-def test_an_adult_age_changes_nothing_else(safety_net, text, classifier_says, expected):
+def test_an_adult_age_or_job_changes_nothing_else(safety_net, text, classifier_says, expected):
     message = classified(text, classifier_says, confidence=0.6)
     safety_net.process([message])
     assert message.get(INTENT)["name"] == expected
