@@ -234,14 +234,9 @@ class SafetyNet(GraphComponent):
         if current not in self._risk_intents:
             self._check_in_when_risk_reads_strongly(message, text, current)
             return
-        if current == YOUNG_PERSON_INTENT and says_they_are_an_adult(text):
-            # "I'm 19 and at uni": the classifier's guess of a young person is contradicted by
-            # the age the person gave (a reviewed under-18 phrase would have matched first).
-            self._use_best_ordinary_intent(message, current)
-            return
         if is_contact_detail(text):
             replacement = FALLBACK_INTENT
-        elif self._require_risk_signal and not self._detector.has_signal(text):
+        elif self._set_aside(current, text):
             self._use_best_ordinary_intent(message, current)
             return
         elif confidence < self._confirm_threshold:
@@ -303,11 +298,20 @@ class SafetyNet(GraphComponent):
         confidence = float(strongest.get("confidence") or 0.0)
         if confidence < self._check_in_threshold:
             return
-        if strongest.get("name") == YOUNG_PERSON_INTENT and says_they_are_an_adult(text):
-            return
-        if self._require_risk_signal and not self._detector.has_signal(text):
+        if self._set_aside(strongest.get("name"), text):
             return
         _classifier_verdict_replaced(message, CHECK_IN_INTENT, confidence, current)
+
+    def _set_aside(self, risk_intent: str | None, text: str) -> bool:
+        """Whether a classifier-only reading of risk gives way to the best ordinary intent.
+
+        A guess of a young person when the writer gives an adult age or an adult's job ("I'm 19
+        and at uni", "I'm a teacher": a reviewed under-18 phrase would have matched first), and,
+        with ``require_risk_signal``, any reading of a message without a risk-signal word.
+        """
+        if risk_intent == YOUNG_PERSON_INTENT and says_they_are_an_adult(text):
+            return True
+        return self._require_risk_signal and not self._detector.has_signal(text)
 
     def _use_best_ordinary_intent(self, message: Message, risk_intent: str) -> None:
         """Replace a risk verdict without any risk signal by the best non-risk intent."""
