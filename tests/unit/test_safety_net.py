@@ -24,6 +24,14 @@ def safety_net(detector) -> SafetyNet:
     return SafetyNet(detector)
 
 
+def _ranked(text: str, *ranking: tuple[str, float]):
+    """A message the classifier gave the first intent of ``ranking``, with the whole ranking."""
+    name, confidence = ranking[0]
+    message = classified(text, name, confidence=confidence)
+    message.set(INTENT_RANKING_KEY, [{"name": n, "confidence": c} for n, c in ranking])
+    return message
+
+
 @pytest.mark.parametrize(
     ("text", "intent"),
     [
@@ -129,11 +137,7 @@ def test_an_exception_leaves_the_rest_of_the_message_to_match(detector, text, in
 def test_a_stated_adult_age_or_job_overrides_a_classifier_guess_of_a_young_person(
     safety_net, text, confidence
 ):
-    message = classified(text, "under_18", confidence=confidence)
-    message.set(
-        INTENT_RANKING_KEY,
-        [{"name": "under_18", "confidence": confidence}, {"name": "ask_cost", "confidence": 0.3}],
-    )
+    message = _ranked(text, ("under_18", confidence), ("ask_cost", 0.3))
     safety_net.process([message])
     assert message.get(INTENT)["name"] == "ask_cost"
     assert not any(e["entity"] == YOUNG_PERSON_ENTITY for e in message.get(ENTITIES) or [])
@@ -209,13 +213,7 @@ def test_a_weak_classifier_risk_verdict_becomes_a_check_in(safety_net):
 
 def _fell_back(text: str, *ranking: tuple[str, float]):
     """A message the FallbackClassifier set to nlu_fallback, above the ranking it fell back on."""
-    message = classified(text, "nlu_fallback", confidence=0.8)
-    message.set(
-        INTENT_RANKING_KEY,
-        [{"name": "nlu_fallback", "confidence": 0.8}]
-        + [{"name": name, "confidence": confidence} for name, confidence in ranking],
-    )
-    return message
+    return _ranked(text, ("nlu_fallback", 0.8), *ranking)
 
 
 def test_a_fallback_torn_between_two_kinds_of_risk_becomes_a_check_in(safety_net):
@@ -249,14 +247,6 @@ def test_other_fallbacks_stay_fallbacks(safety_net, ranking):
     assert message.get(SAFETY_NET_KEY) is None
 
 
-def _ordinary(text: str, *ranking: tuple[str, float]):
-    """A message the classifier gave an ordinary intent, with the ranking below it."""
-    name, confidence = ranking[0]
-    message = classified(text, name, confidence=confidence)
-    message.set(INTENT_RANKING_KEY, [{"name": n, "confidence": c} for n, c in ranking])
-    return message
-
-
 @pytest.mark.parametrize(
     "ranking",
     [
@@ -266,7 +256,7 @@ def _ordinary(text: str, *ranking: tuple[str, float]):
     ],
 )
 def test_a_strong_risk_reading_behind_an_ordinary_one_gets_the_check_in(safety_net, ranking):
-    message = _ordinary("hard to place", *ranking)
+    message = _ranked("hard to place", *ranking)
     safety_net.process([message])
     strongest = max(c for n, c in ranking if n.startswith("risk_"))
     assert message.get(INTENT) == {"name": "risk_check", "confidence": strongest}
@@ -286,7 +276,7 @@ def test_a_strong_risk_reading_behind_an_ordinary_one_gets_the_check_in(safety_n
     ],
 )
 def test_a_weaker_risk_reading_behind_an_ordinary_one_changes_nothing(safety_net, ranking):
-    message = _ordinary("hard to place", *ranking)
+    message = _ranked("hard to place", *ranking)
     safety_net.process([message])
     assert message.get(INTENT)["name"] == ranking[0][0]
     assert message.get(SAFETY_NET_KEY) is None
@@ -309,13 +299,13 @@ def test_a_fallback_with_a_strong_risk_reading_gets_the_check_in(safety_net):
 def test_the_exceptions_of_a_classifier_only_verdict_hold_for_a_strong_reading(
     safety_net, text, ranking
 ):
-    message = _ordinary(text, *ranking)
+    message = _ranked(text, *ranking)
     safety_net.process([message])
     assert message.get(INTENT)["name"] == ranking[0][0]
 
 
 def test_the_check_in_for_a_strong_reading_can_be_turned_off(detector):
-    message = _ordinary("hard to place", ("ask_ending", 0.54), ("risk_suicide", 0.45))
+    message = _ranked("hard to place", ("ask_ending", 0.54), ("risk_suicide", 0.45))
     SafetyNet(detector, check_in_threshold=None).process([message])
     assert message.get(INTENT)["name"] == "ask_ending"
 
@@ -330,7 +320,7 @@ def test_the_check_in_threshold_is_read_from_the_config():
             MagicMock(),
             MagicMock(),
         )
-        message = _ordinary("hard to place", ("ask_ending", 0.54), ("risk_suicide", 0.45))
+        message = _ranked("hard to place", ("ask_ending", 0.54), ("risk_suicide", 0.45))
         net.process([message])
         assert message.get(INTENT)["name"] == expected, configured
 
