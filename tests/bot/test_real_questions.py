@@ -25,10 +25,11 @@ from tests.fixtures.real_questions import (
 # a question asked after sharing a difficulty was read apart (src/dit_assistant/nlu/companions.py);
 # then, with real questions of 336 other sites and ordinary phrasings that use risk-looking words
 # trained in (docs/real-questions.md, "A fourth round"), dev 178/210 and 34/42, test 124/172 and
-# 31/45.
+# 31/45; then, with replies that answer the neighbouring question too ("Replies that answer the
+# question next door"), dev 183/210 and test 125/172.
 FLOORS = {
-    "dev": {"answerable": 0.847, "unanswerable": 0.80},
-    "test": {"answerable": 0.72, "unanswerable": 0.68},
+    "dev": {"answerable": 0.871, "unanswerable": 0.80},
+    "test": {"answerable": 0.726, "unanswerable": 0.68},
 }
 # Crisis replies and check-ins to real questions (all ordinary): 1 of 252 dev, 1 of 217 test (2
 # and 3 before the fourth round).
