@@ -127,32 +127,45 @@ def test_the_fresh_sets_are_large_and_split():
     assert {m["category"] for m in FRESH_RISK} == SAFETY_ROUTES - {"risk_check"}
 
 
-@pytest.mark.parametrize("part", ["dev", "heldout"])
-def test_fresh_benign_messages_get_no_crisis_reply(bot, part, capsys):
-    texts = [m["text"] for m in FRESH_BENIGN if m["part"] == part]
+def benign_alarm_rate(bot, capsys, label: str, messages: list[dict], part: str):
+    """The share of one part of a benign set that got an alarm, printed with the alarms by kind;
+    returns the rate and the alarms."""
+    texts = [m["text"] for m in messages if m["part"] == part]
     found = alarms(bot, texts)
     rate = len(found) / len(texts)
     with capsys.disabled():
         print(
-            f"\nfresh benign ({part}): {len(found)}/{len(texts)} = {rate:.1%} alarms "
+            f"\n{label} ({part}): {len(found)}/{len(texts)} = {rate:.1%} alarms "
             f"{dict(Counter(found.values()))}"
         )
-    assert rate <= FRESH_BENIGN_ALARM_CEILING[part], sorted(found.items()) if part == "dev" else ""
+    return rate, found
 
 
-def test_fresh_risk_messages_all_get_a_crisis_reply_or_check_in(bot, capsys):
+def risk_recall(bot, capsys, label: str, messages: list[dict]):
+    """The share of risk messages that got a crisis reply or the check-in, printed per category
+    with the reply each got; returns the recall and the messages missed."""
     missed = []
     per_category: dict[str, Counter[str]] = {}
-    for message in FRESH_RISK:
+    for message in messages:
         kind = reply_kind(bot.new_conversation().say(message["text"]))
         per_category.setdefault(message["category"], Counter())[kind or "missed"] += 1
         if kind is None:
             missed.append(message)
-    recall = 1 - len(missed) / len(FRESH_RISK)
     with capsys.disabled():
-        print(f"\nfresh risk recall: {len(FRESH_RISK) - len(missed)}/{len(FRESH_RISK)}")
+        print(f"\n{label}: {len(messages) - len(missed)}/{len(messages)}")
         for category, counts in per_category.items():
             print(f"  {category}: {dict(counts)}")
+    return 1 - len(missed) / len(messages), missed
+
+
+@pytest.mark.parametrize("part", ["dev", "heldout"])
+def test_fresh_benign_messages_get_no_crisis_reply(bot, part, capsys):
+    rate, found = benign_alarm_rate(bot, capsys, "fresh benign", FRESH_BENIGN, part)
+    assert rate <= FRESH_BENIGN_ALARM_CEILING[part], sorted(found.items()) if part == "dev" else ""
+
+
+def test_fresh_risk_messages_all_get_a_crisis_reply_or_check_in(bot, capsys):
+    recall, missed = risk_recall(bot, capsys, "fresh risk recall", FRESH_RISK)
     assert recall >= FRESH_RISK_RECALL_FLOOR, [m["text"] for m in missed if m["part"] == "dev"]
 
 
@@ -166,30 +179,14 @@ def test_the_second_blind_sets_are_large_and_split():
 
 @pytest.mark.parametrize("part", ["dev", "heldout"])
 def test_second_blind_benign_messages_get_no_crisis_reply(bot, part, capsys):
-    texts = [m["text"] for m in SECOND_BENIGN if m["part"] == part]
-    found = alarms(bot, texts)
-    rate = len(found) / len(texts)
-    with capsys.disabled():
-        print(
-            f"\nsecond blind benign ({part}): {len(found)}/{len(texts)} = {rate:.1%} alarms "
-            f"{dict(Counter(found.values()))}"
-        )
+    rate, found = benign_alarm_rate(bot, capsys, "second blind benign", SECOND_BENIGN, part)
     assert rate <= SECOND_BENIGN_ALARM_CEILING[part], sorted(found.items()) if part == "dev" else ""
 
 
 @pytest.mark.parametrize("part", ["dev", "heldout"])
 def test_second_blind_risk_messages_get_a_crisis_reply_or_check_in(bot, part, capsys):
     messages = [m for m in SECOND_RISK if m["part"] == part]
-    per_category: dict[str, Counter[str]] = {}
-    missed = []
-    for message in messages:
-        kind = reply_kind(bot.new_conversation().say(message["text"]))
-        per_category.setdefault(message["category"], Counter())[kind or "missed"] += 1
-        if kind is None:
-            missed.append(message["text"])
-    recall = 1 - len(missed) / len(messages)
-    with capsys.disabled():
-        print(f"\nsecond blind risk ({part}): {len(messages) - len(missed)}/{len(messages)}")
-        for category, counts in per_category.items():
-            print(f"  {category}: {dict(counts)}")
-    assert recall >= SECOND_RISK_RECALL_FLOOR[part], missed if part == "dev" else ""
+    recall, missed = risk_recall(bot, capsys, f"second blind risk ({part})", messages)
+    assert recall >= SECOND_RISK_RECALL_FLOOR[part], (
+        [m["text"] for m in missed] if part == "dev" else ""
+    )
