@@ -314,7 +314,7 @@ class SafetyNet(GraphComponent):
         return self._require_risk_signal and not self._detector.has_signal(text)
 
     def _use_best_ordinary_intent(self, message: Message, risk_intent: str) -> None:
-        """Replace a risk verdict without any risk signal by the best non-risk intent."""
+        """Replace a risk verdict that ``_set_aside`` gave way by the best non-risk intent."""
         ordinary = [
             r
             for r in message.get(INTENT_RANKING_KEY) or []
