@@ -50,9 +50,14 @@ $(VENV)/.spacy: $(VENV)/.installed src/dit_assistant/nlu/spacy_pipeline.py
 	$(PY) -m dit_assistant.nlu.spacy_pipeline
 	@touch $@
 
-install: $(VENV)/.spacy
+# The sentence encoder as an ONNX graph, exported once per installation (under a minute).
+$(VENV)/.encoder: $(VENV)/.installed src/dit_assistant/nlu/sentence_embeddings.py
+	$(PY) -m dit_assistant.nlu.sentence_embeddings
+	@touch $@
 
-$(MODEL): $(VENV)/.spacy $(BOT_SOURCES)
+install: $(VENV)/.spacy $(VENV)/.encoder
+
+$(MODEL): $(VENV)/.spacy $(VENV)/.encoder $(BOT_SOURCES)
 	$(RASA) train --data bot/data --domain bot/domain --config bot/config.yml \
 		--out models --fixed-model-name dit-assistant
 	@touch $@
@@ -98,7 +103,7 @@ test: $(MODEL) $(VENV)/.system $(WEBCHAT)
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 # NLU cross-validation, with its figures printed (docs/nlu-evaluation.md).
-evaluate: $(VENV)/.spacy
+evaluate: $(VENV)/.spacy $(VENV)/.encoder
 	$(PY) -m pytest -m slow -s $(PYTEST_ARGS)
 
 # Speed and memory against the stock `rasa init` bot and the targets in bench/report.py, in one

@@ -119,16 +119,22 @@ def preload_model_readers() -> None:
     import skops.io  # noqa: F401
 
 
-# The Rasa server answers one message at a time per process, and TensorFlow runs only the
-# sentence encoder there. With its default thread pools (one thread per core) a message cost
-# 13.3 ms of CPU for 10.2 ms of wall time; with one thread, 10.4 ms of CPU for 10.8 ms: under
-# load the cores go to other conversations instead (docs/deploy.md). Training keeps the
-# defaults (it encodes thousands of phrasings in batches).
-SERVER_TENSORFLOW_THREADS = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+# The Rasa server answers one message at a time per process. With its default thread pools (one
+# thread per core) the sentence encoder cost 13.3 ms of CPU a message for 10.2 ms of wall time on
+# TensorFlow; with one thread, 10.4 ms of CPU for 10.8 ms: under load the cores go to other
+# conversations instead (docs/deploy.md). The encoder now runs on ONNX Runtime
+# (``DIT_ENCODER_THREADS``), the same way; TensorFlow, which Rasa still loads, gets one thread too.
+# Training keeps the defaults (it encodes thousands of phrasings in batches).
+SERVER_TENSORFLOW_THREADS = {
+    "DIT_ENCODER_THREADS": "1",
+    "TF_NUM_INTRAOP_THREADS": "1",
+    "TF_NUM_INTEROP_THREADS": "1",
+}
 
 
 def tensorflow_threads(argv: Sequence[str], environ: Mapping[str, str]) -> dict[str, str]:
-    """TensorFlow's thread settings for these arguments, where the environment sets none."""
+    """The encoder's and TensorFlow's thread settings for these arguments, where the environment
+    sets none."""
     if not _is_rasa_server(argv):
         return {}
     return {name: value for name, value in SERVER_TENSORFLOW_THREADS.items() if name not in environ}

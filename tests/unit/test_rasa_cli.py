@@ -40,15 +40,16 @@ def test_the_command_line_refuses_before_rasa_starts(tmp_path, monkeypatch, caps
     assert "The Rasa server will not start: tracker_store type" in capsys.readouterr().err
 
 
-def test_the_rasa_server_runs_tensorflow_on_one_thread_unless_told_otherwise():
+def test_the_rasa_server_runs_the_encoder_and_tensorflow_on_one_thread_unless_told_otherwise():
     server = ["run", "--model", "models/dit-assistant.tar.gz"]
     assert rasa_cli.tensorflow_threads(server, {}) == {
+        "DIT_ENCODER_THREADS": "1",
         "TF_NUM_INTRAOP_THREADS": "1",
         "TF_NUM_INTEROP_THREADS": "1",
     }
-    # A deployer's own setting wins; training and the action server keep TensorFlow's defaults.
-    assert rasa_cli.tensorflow_threads(server, {"TF_NUM_INTRAOP_THREADS": "2"}) == {
-        "TF_NUM_INTEROP_THREADS": "1"
-    }
+    # A deployer's own setting wins; training and the action server keep the defaults.
+    assert rasa_cli.tensorflow_threads(
+        server, {"TF_NUM_INTRAOP_THREADS": "2", "DIT_ENCODER_THREADS": "2"}
+    ) == {"TF_NUM_INTEROP_THREADS": "1"}
     assert rasa_cli.tensorflow_threads(["train"], {}) == {}
     assert rasa_cli.tensorflow_threads(["run", "actions"], {}) == {}
