@@ -27,7 +27,7 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from dit_assistant import action_responses, event_types
+from dit_assistant import action_responses, event_types, rule_matching
 from dit_assistant.nlu.companions import SHARED_DIFFICULTY
 from dit_assistant.settings import Settings, get_settings
 from dit_assistant.store.tally import Tally, process_tally
@@ -71,10 +71,11 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
     ) -> None:
         domain = domain or Domain.empty()
         super().__init__(domain.responses)
-        # Created once per Rasa server: the place to make its action calls and its reading of
-        # stored conversations cheaper.
+        # Created once per Rasa server: the place to make its action calls, its reading of
+        # stored conversations and its rule matching cheaper.
         action_responses.install()
         event_types.install()
+        rule_matching.install()
         self._clinic_variables = (settings or get_settings()).template_variables()
         self._tally = tally or process_tally()
         self._form_questions = frozenset(f"utter_ask_{slot.name}" for slot in domain.slots)

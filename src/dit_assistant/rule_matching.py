@@ -1,0 +1,125 @@
+"""Rasa's rule matching, with the same answer for less work.
+
+Before each action it predicts, Rasa 3.6's ``RulePolicy`` finds the rules that fit the
+conversation (``_get_possible_keys``): it tries every rule (326 here) against the latest state,
+then walks back through every earlier state of the conversation, keeping the rules that fit each
+one. In a turn that predicts several actions late in a conversation this was the largest part of
+Rasa's own work (docs/testing.md). Two parts of it cannot change the answer, and are spared:
+
+- **The rest of the walk.** A rule only looks as far back as its own length (four states at most
+  here); for every state further back, ``_is_rule_applicable`` says yes to every rule. So the
+  walk stops once it has gone back as far as the longest rule still in the running, or no rule
+  is left.
+- **Rules that cannot fit the latest state.** Of a rule's last state, Rasa asks that the intent
+  it names be the conversation's. So the rules are grouped once by the intent their last state
+  names, and the latest state tries its own intent's group and the rules that name none (5 of
+  326 here). A rule whose last state has no previous action (the start of a conversation) is in
+  that second group: Rasa judges it by other features.
+
+:func:`install` puts this walk in Rasa's place; a property test checks it against Rasa's own walk
+on the trained model's rules and generated conversations (``tests/bot/test_rule_matching.py``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+_lock = threading.Lock()
+_rasa_walk: Callable[..., set[str]] | None = None
+# Rasa's names for the parts of a state (rasa.shared.core.constants, rasa.shared.nlu.constants).
+PREVIOUS_ACTION, USER, INTENT, SHOULD_NOT_BE_SET = (
+    "prev_action",
+    "user",
+    "intent",
+    "should_not_be_set",
+)
+INDEX_ATTRIBUTE = "_rule_matching_index"
+
+
+@dataclass
+class LastStateIndex:
+    """The keys of one lookup grouped by the intent their rule's last state names."""
+
+    lookup: dict[str, str]
+    keys: frozenset[str]
+    by_intent: dict[str, frozenset[str]] = field(default_factory=dict)
+    always: frozenset[str] = frozenset()
+
+    @classmethod
+    def build(cls, policy: Any, lookup: dict[str, str]) -> LastStateIndex:
+        groups: dict[str, set[str]] = {}
+        always = set()
+        for key in lookup:
+            last = policy._rule_key_to_state(key)[-1]
+            intent = last.get(USER, {}).get(INTENT)
+            if last.get(PREVIOUS_ACTION) and intent and intent != SHOULD_NOT_BE_SET:
+                groups.setdefault(intent, set()).add(key)
+            else:
+                always.add(key)
+        by_intent = {intent: frozenset(keys) for intent, keys in groups.items()}
+        return cls(lookup, frozenset(lookup), by_intent, frozenset(always))
+
+    def candidates(self, state: dict[str, Any]) -> set[str]:
+        """The keys whose rule could fit ``state`` as its last state."""
+        intent = state.get(USER, {}).get(INTENT)
+        return set(self.always | self.by_intent.get(intent, frozenset()))
+
+
+def _index(policy: Any, lookup: dict[str, str]) -> LastStateIndex:
+    """The index of ``lookup``, built on first use and kept on the policy. Built again whenever
+    the lookup's keys are not the ones it was built from (training edits its lookups)."""
+    indexes: dict[int, LastStateIndex] = policy.__dict__.setdefault(INDEX_ATTRIBUTE, {})
+    index = indexes.get(id(lookup))
+    if index is None or index.lookup is not lookup or index.keys != lookup.keys():
+        index = indexes[id(lookup)] = LastStateIndex.build(policy, lookup)
+    return index
+
+
+def possible_keys(policy: Any, lookup: dict[str, str], states: list[dict[str, Any]]) -> set[str]:
+    """The keys of ``lookup`` whose rules fit ``states``: ``RulePolicy._get_possible_keys``."""
+    keys = set(lookup)
+    for turn_index, state in enumerate(reversed(states)):
+        if turn_index == 0:
+            keys = _index(policy, lookup).candidates(state)
+        if not keys:
+            break
+        # Every rule still in the running is at most this long: further back, each fits.
+        if turn_index >= max(len(policy._rule_key_to_state(key)) for key in keys):
+            break
+        keys = {key for key in keys if policy._is_rule_applicable(key, turn_index, state)}
+    return keys
+
+
+def rasa_walk() -> Callable[..., set[str]]:
+    """Rasa's own ``RulePolicy._get_possible_keys``, installed over or not."""
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    return _rasa_walk or RulePolicy._get_possible_keys
+
+
+def install() -> None:
+    """Match rules with :func:`possible_keys` in this process (idempotent). The Rasa server
+    calls it when its response generator (``dit_assistant.nlg``) is created."""
+    global _rasa_walk
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    with _lock:
+        if _rasa_walk is not None:
+            return
+        _rasa_walk = RulePolicy._get_possible_keys
+        RulePolicy._get_possible_keys = possible_keys
+
+
+def uninstall() -> None:
+    """Rasa's own walk back in place (for comparing the two)."""
+    global _rasa_walk
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    with _lock:
+        if _rasa_walk is None:
+            return
+        RulePolicy._get_possible_keys = _rasa_walk
+        _rasa_walk = None
