@@ -72,7 +72,10 @@ def runtime_endpoints(action_port: int, var_dir: Path, redis_url: str | None = N
     import yaml
 
     endpoints = yaml.safe_load((BOT_DIR / "endpoints.yml").read_text("utf-8"))
-    endpoints["action_endpoint"] = {"url": f"http://{HOST}:{action_port}/webhook"}
+    endpoints["action_endpoint"] = {
+        **endpoints.get("action_endpoint", {}),
+        "url": f"http://{HOST}:{action_port}/webhook",
+    }
     lock_store = lock_store_endpoint(get_settings().redis_url if redis_url is None else redis_url)
     if lock_store is not None:
         endpoints["lock_store"] = lock_store
