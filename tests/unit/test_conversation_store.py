@@ -216,6 +216,7 @@ def test_scrubbing_keeps_button_payloads_and_changes_nothing_the_second_time():
     original = copy.deepcopy(events)
     once = scrub_enquiry_details(events)
     assert events == original  # a new list: what was passed in is unchanged
+    assert not any(new is old for new, old in zip(once, events, strict=True))  # new dicts
     assert scrub_enquiry_details(once) == once != original
     payloads = [
         b["payload"] for e in once if e["event"] == "bot" for b in e["data"].get("buttons") or []

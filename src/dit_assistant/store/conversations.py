@@ -175,19 +175,23 @@ def scrub_enquiry_details(events: list[Event]) -> list[Event]:
       "Thank you, Sam", a message written before the form), it becomes ``[removed]``; button
       payloads are left as they are, as the message gate compares them with what it offered.
 
-    Returns new dicts; ``events`` is not changed. Scrubbing twice changes nothing more.
+    Returns new dicts; ``events`` is not changed. Scrubbing twice changes nothing more. (An
+    event that may change is copied before it is; one that cannot, copied shallowly: a cancel
+    late in a conversation scrubs about a hundred events, most of them untouched.)
     """
     details = _details(events)
     loop: str | None = None
     scrubbed = []
     for original in events:
-        event = copy.deepcopy(original)
-        kind = event.get("event")
+        kind = original.get("event")
+        event = dict(original)
         if kind == "slot" and event.get("name") in FORM_SLOTS and event.get("value") is not None:
             event["value"] = None
-        elif kind == "user":
+        elif kind == "user" and (loop == FORM_NAME or details is not None):
+            event = copy.deepcopy(original)
             _scrub_user_event(event, loop == FORM_NAME, details)
         elif kind == "bot" and details is not None:
+            # _replace builds new values: the original's stay as they were.
             for key in ("text", "metadata"):
                 if key in event:
                     event[key] = _replace(event[key], details)
