@@ -61,10 +61,12 @@ def summarise(
     errors: int,
     empty_replies: int,
     seconds: float,
+    by_message: Mapping[str, Sequence[float]] | None = None,
 ) -> dict[str, Any]:
     """One load level's figures: latencies of the answered turns, their rate over the level's
     wall-clock time, and the turns that failed (an HTTP error, a time-out, a refused
-    connection) or were answered with no message at all."""
+    connection) or were answered with no message at all. ``by_message``: the latencies of each
+    message of the script, whose medians show which turns make the p95."""
     answered = len(latencies_ms)
 
     def share(fraction: float) -> float | None:
@@ -81,6 +83,11 @@ def summarise(
         "p99_ms": share(0.99),
         "turns_per_s": round(answered / seconds, 2) if seconds > 0 else None,
         "latencies_ms": [round(value, 2) for value in latencies_ms],
+        "p50_ms_by_message": {
+            text: round(percentile(values, 0.5), 2)
+            for text, values in (by_message or {}).items()
+            if values
+        },
     }
 
 
@@ -283,6 +290,13 @@ def machine_lines(machine: Mapping[str, Any]) -> list[str]:
     return [f"- {key}: {machine.get(key, 'unknown')}" for key in keys]
 
 
+def slowest_turns(results: Mapping[str, Any]) -> list[tuple[str, float]]:
+    """Each message's median at one sender on ours (one replica), slowest first."""
+    level = results.get("systems", {}).get("ours", {}).get("levels", {}).get("1", {})
+    medians = level.get("p50_ms_by_message") or {}
+    return sorted(medians.items(), key=lambda item: (-item[1], item[0]))
+
+
 def render_markdown(results: Mapping[str, Any], targets: Sequence[Mapping[str, Any]]) -> str:
     """The report: ``bench/results/bench.md`` and, after a full run, ``BENCHMARKS.md``."""
     lines = ["# Benchmarks", ""]
@@ -337,6 +351,18 @@ def render_markdown(results: Mapping[str, Any], targets: Sequence[Mapping[str, A
                     for name, cost in store.items()
                 ],
             ),
+            "",
+        ]
+    slowest = slowest_turns(results)
+    if slowest:
+        lines += [
+            "## Turns by message, one sender, ours, 1 replica",
+            "",
+            "The median latency of each message of the benchmark's script, slowest first. At "
+            "one sender every message is an equal share of the turns, so the p95 is set by the "
+            "slowest of them.",
+            "",
+            *_table(["message", "p50 (ms)"], [[text, format_number(ms)] for text, ms in slowest]),
             "",
         ]
     lines += ["## Notes", ""]

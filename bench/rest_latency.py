@@ -123,6 +123,7 @@ def run_level(
     deadline = time.monotonic() + max_seconds
     numbers = iter(range(10**9))
     latencies: list[float] = []
+    by_message: dict[str, list[float]] = {text: [] for text in script}
     counts = {"errors": 0, "empty": 0}
 
     def ticket() -> bool:
@@ -148,6 +149,7 @@ def run_level(
                 elapsed = (time.perf_counter() - started) * 1000
                 with lock:
                     latencies.append(elapsed)
+                    by_message[text].append(elapsed)
                     counts["empty"] += 0 if answered else 1
 
     wall = time.perf_counter()
@@ -155,7 +157,9 @@ def run_level(
         for future in [pool.submit(conversation) for _ in range(conversations)]:
             future.result()
     wall = time.perf_counter() - wall
-    return report.summarise(conversations, latencies, counts["errors"], counts["empty"], wall)
+    return report.summarise(
+        conversations, latencies, counts["errors"], counts["empty"], wall, by_message
+    )
 
 
 def warm_up(base_urls: Sequence[str], script: Sequence[str], turns: int, tag: str) -> None:

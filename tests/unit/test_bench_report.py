@@ -86,6 +86,39 @@ def test_summarise_counts_errors_as_turns_but_not_in_latency_or_rate():
     assert nothing["p95_ms"] is None and nothing["turns_per_s"] == 0
 
 
+def test_summarise_gives_each_messages_median():
+    level = report.summarise(
+        1,
+        [10.0, 30.0, 20.0, 40.0],
+        errors=0,
+        empty_replies=0,
+        seconds=1.0,
+        by_message={"hello": [10.0, 20.0], "cancel": [30.0, 40.0, 50.0], "unsent": []},
+    )
+    assert level["p50_ms_by_message"] == {"hello": 10.0, "cancel": 40.0}
+    assert report.summarise(1, [10.0], 0, 0, 1.0)["p50_ms_by_message"] == {}
+
+
+def test_the_report_lists_the_slowest_turns_of_one_sender_first():
+    results = _results()
+    results["systems"]["ours"]["levels"]["1"]["p50_ms_by_message"] = {
+        "hello": 19.5,
+        "cancel": 38.0,
+        "what is DIT?": 22.25,
+    }
+    assert [text for text, _ in report.slowest_turns(results)] == [
+        "cancel",
+        "what is DIT?",
+        "hello",
+    ]
+    markdown = report.render_markdown(results, report.check_targets(results))
+    section = markdown.split("## Turns by message, one sender, ours, 1 replica")[1]
+    assert "the p95 is set by the slowest of them" in section
+    assert section.index("| cancel | 38 |") < section.index("| what is DIT? | 22.2")
+    assert section.index("| what is DIT? |") < section.index("| hello | 19.5 |")
+    assert "## Turns by message" not in report.render_markdown(_results(), [])
+
+
 def test_ratio_is_ours_over_stock_and_none_without_a_stock_figure():
     assert report.ratio(30.0, 60.0) == 0.5
     assert report.ratio(None, 60.0) is None
