@@ -27,15 +27,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET, USER
+from rasa.shared.nlu.constants import INTENT
+
 _lock = threading.Lock()
 _rasa_walk: Callable[..., set[str]] | None = None
-# Rasa's names for the parts of a state (rasa.shared.core.constants, rasa.shared.nlu.constants).
-PREVIOUS_ACTION, USER, INTENT, SHOULD_NOT_BE_SET = (
-    "prev_action",
-    "user",
-    "intent",
-    "should_not_be_set",
-)
 INDEX_ATTRIBUTE = "_rule_matching_index"
 
 
@@ -43,7 +39,7 @@ INDEX_ATTRIBUTE = "_rule_matching_index"
 class LastStateIndex:
     """The keys of one lookup grouped by the intent their rule's last state names."""
 
-    lookup: dict[str, str]
+    lookup: dict[str, str]  # held, so that no other dict takes its id while the index is kept
     keys: frozenset[str]
     by_intent: dict[str, frozenset[str]] = field(default_factory=dict)
     always: frozenset[str] = frozenset()
@@ -65,7 +61,7 @@ class LastStateIndex:
     def candidates(self, state: dict[str, Any]) -> set[str]:
         """The keys whose rule could fit ``state`` as its last state."""
         intent = state.get(USER, {}).get(INTENT)
-        return set(self.always | self.by_intent.get(intent, frozenset()))
+        return set().union(self.always, self.by_intent.get(intent, ()))
 
 
 def _index(policy: Any, lookup: dict[str, str]) -> LastStateIndex:
@@ -73,17 +69,17 @@ def _index(policy: Any, lookup: dict[str, str]) -> LastStateIndex:
     the lookup's keys are not the ones it was built from (training edits its lookups)."""
     indexes: dict[int, LastStateIndex] = policy.__dict__.setdefault(INDEX_ATTRIBUTE, {})
     index = indexes.get(id(lookup))
-    if index is None or index.lookup is not lookup or index.keys != lookup.keys():
+    if index is None or index.keys != lookup.keys():
         index = indexes[id(lookup)] = LastStateIndex.build(policy, lookup)
     return index
 
 
 def possible_keys(policy: Any, lookup: dict[str, str], states: list[dict[str, Any]]) -> set[str]:
     """The keys of ``lookup`` whose rules fit ``states``: ``RulePolicy._get_possible_keys``."""
-    keys = set(lookup)
+    if not states:
+        return set(lookup)
+    keys = _index(policy, lookup).candidates(states[-1])
     for turn_index, state in enumerate(reversed(states)):
-        if turn_index == 0:
-            keys = _index(policy, lookup).candidates(state)
         if not keys:
             break
         # Every rule still in the running is at most this long: further back, each fits.
