@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import logging
 import stat
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -93,6 +96,35 @@ def test_migrations_run_up_from_empty_and_back(database_url: str):
     assert set(inspect(database.engine).get_table_names()) <= {"alembic_version"}
     database.migrate()
     assert expected <= set(inspect(database.engine).get_table_names())
+
+
+MIGRATE_AT = """
+import sys, time
+from dit_assistant.store import open_database
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+open_database(sys.argv[1])
+"""
+
+
+def test_processes_starting_at_once_all_migrate_a_new_database(database_url: str):
+    """Replicas, the action server and the staff tools each migrate the database they open,
+    and a deployment starts several at once: every one of them must start."""
+    at = str(time.time() + 4)
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", MIGRATE_AT, database_url, at],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    outcomes = [(p.wait(timeout=120), p.stdout.read()) for p in processes]
+    assert [code for code, _ in outcomes] == [0] * 4, outcomes
+    with open_database(database_url, migrate=False).engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).all() == [
+            ("0007",)
+        ]
 
 
 def test_the_upgrade_counts_the_enquiry_statistics_already_stored(database_url: str):

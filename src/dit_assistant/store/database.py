@@ -10,10 +10,10 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event, func, select
+from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import QueuePool
+from sqlalchemy.pool import NullPool, QueuePool
 
 from dit_assistant.settings import get_settings
 from dit_assistant.store.models import SafetyEvent
@@ -142,6 +142,41 @@ def conversation_engine(url: str) -> Engine:
     return engine
 
 
+MIGRATION_LOCK = 0x0D17_5C4E_3A11
+"""The PostgreSQL advisory lock key that processes migrating one database take turns on."""
+MIGRATION_WAIT_S = 60
+"""How long a process waits for another's migration of an SQLite file before giving up."""
+
+
+def _sqlite_migration_engine(url: str) -> Engine:
+    """A one-connection engine on which a transaction starts with ``BEGIN EXCLUSIVE``.
+
+    Python's sqlite3 module begins a transaction only before a data change, so the schema
+    changes of a migration would otherwise each commit at once, and the revision is read with
+    no lock held. With the driver's own transaction handling off, this is the recipe of
+    SQLAlchemy's SQLite dialect documentation ("Serializable isolation / Savepoints /
+    Transactional DDL"): the engine emits the ``BEGIN`` itself, and takes the file's write
+    lock with it.
+    """
+    Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        future=True,
+        poolclass=NullPool,
+        connect_args={"timeout": MIGRATION_WAIT_S, "isolation_level": None},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, record: Any) -> None:
+        _sqlite_foreign_keys(dbapi_connection, record)
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN EXCLUSIVE")
+
+    return engine
+
+
 @dataclass
 class Database:
     """An engine with a session factory, migrated to the latest schema."""
@@ -157,10 +192,30 @@ class Database:
             yield session
 
     def migrate(self) -> None:
-        with self.engine.begin() as connection:
-            config = alembic_config(self.url)
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        """Bring the schema to the latest revision, one process at a time.
+
+        Every process that opens the store migrates it, and a deployment starts several at
+        once (replicas, the action server). Without turns, two that find a new database both
+        create the same tables and one fails. So the whole upgrade, the reading of the current
+        revision included, runs in one transaction holding a lock the others wait for: on
+        PostgreSQL an advisory lock, on SQLite the database file's own write lock (``BEGIN
+        EXCLUSIVE`` on a connection of its own; see :func:`_sqlite_migration_engine`). The
+        next process then finds the schema up to date and changes nothing.
+        """
+        sqlite = self.engine.dialect.name == "sqlite"
+        engine = _sqlite_migration_engine(self.url) if sqlite else self.engine
+        try:
+            with engine.begin() as connection:
+                if engine.dialect.name == "postgresql":
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                    )
+                config = alembic_config(self.url)
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        finally:
+            if sqlite:
+                engine.dispose()
 
     # ------------------------------------------------------------------ safety events
     def record_safety_event(self, route: str, region: str, channel: str) -> None:
