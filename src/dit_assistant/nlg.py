@@ -27,7 +27,7 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from dit_assistant import action_responses, event_types, rule_matching
+from dit_assistant import action_responses, dialogue_states, event_types, rule_matching
 from dit_assistant.nlu.companions import SHARED_DIFFICULTY
 from dit_assistant.settings import Settings, get_settings
 from dit_assistant.store.tally import Tally, process_tally
@@ -72,9 +72,10 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
         domain = domain or Domain.empty()
         super().__init__(domain.responses)
         # Created once per Rasa server: the place to make its action calls, its reading of
-        # stored conversations and its rule matching cheaper.
+        # stored conversations, its dialogue states and its rule matching cheaper.
         action_responses.install()
         event_types.install()
+        dialogue_states.install()
         rule_matching.install()
         self._clinic_variables = (settings or get_settings()).template_variables()
         self._tally = tally or process_tally()
