@@ -27,7 +27,13 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from dit_assistant import action_responses, dialogue_states, event_types, rule_matching
+from dit_assistant import (
+    action_connections,
+    action_responses,
+    dialogue_states,
+    event_types,
+    rule_matching,
+)
 from dit_assistant.nlu.companions import SHARED_DIFFICULTY
 from dit_assistant.settings import Settings, get_settings
 from dit_assistant.store.tally import Tally, process_tally
@@ -73,6 +79,7 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
         super().__init__(domain.responses)
         # Created once per Rasa server: the place to make its action calls, its reading of
         # stored conversations, its dialogue states and its rule matching cheaper.
+        action_connections.install()
         action_responses.install()
         event_types.install()
         dialogue_states.install()

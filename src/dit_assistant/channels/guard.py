@@ -74,6 +74,7 @@ from rasa.shared.core.slots import (
 )
 from sanic import Blueprint, Sanic
 
+from dit_assistant import action_connections
 from dit_assistant.channels.addresses import rate_key
 from dit_assistant.channels.common import offered_buttons
 from dit_assistant.channels.counting import ConversationCounter, counted
@@ -283,6 +284,7 @@ class MessageGate:
         @blueprint.listener("after_server_stop")
         async def _write_statistics(_app: Sanic, _loop: Any) -> None:
             process_tally().stop()
+            await action_connections.close_sessions()  # kept open between action calls
 
         return self
 
