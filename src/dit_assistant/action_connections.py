@@ -16,18 +16,17 @@ closed and replaced. :func:`close_sessions` closes them when the server stops.
 from __future__ import annotations
 
 import asyncio
-import threading
 from typing import Any
 
 import aiohttp
 from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 
+from dit_assistant.rasa_patches import ClassPatch
+
 KEEPALIVE_S = 2.0
 """How long an idle connection to an endpoint is kept for the next call."""
 SESSIONS_ATTRIBUTE = "_dit_kept_session"
 
-_lock = threading.Lock()
-_rasa_session: Any = None
 _open: list[aiohttp.ClientSession] = []
 
 
@@ -85,19 +84,6 @@ async def close_sessions() -> None:
                 await session.close()
 
 
-def install() -> None:
-    """Keep endpoint sessions open in this process (idempotent)."""
-    global _rasa_session
-    with _lock:
-        if _rasa_session is None:
-            _rasa_session = EndpointConfig.session
-            EndpointConfig.session = _session
-
-
-def uninstall() -> None:
-    """Put Rasa's own back (tests)."""
-    global _rasa_session
-    with _lock:
-        if _rasa_session is not None:
-            EndpointConfig.session = _rasa_session
-            _rasa_session = None
+PATCH = ClassPatch(lambda: EndpointConfig, "session", _session)
+install, uninstall = PATCH.install, PATCH.uninstall
+"""Keep endpoint sessions open in this process (idempotent), and put Rasa's own back (tests)."""

@@ -29,7 +29,6 @@ callers edit the last state (the text-or-intent choice of the featurizer).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import islice
@@ -47,12 +46,11 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from dit_assistant.rasa_patches import ClassPatch
+
 CACHE_ATTRIBUTE = "_dit_dialogue_states"
 REWRITES_HISTORY = (Restarted, SessionStarted, ActionReverted, UserUtteranceReverted)
 """Events after which ``applied_events`` no longer starts with what it gave before."""
-
-_lock = threading.Lock()
-_rasa_past_states: Callable[..., list[State]] | None = None
 
 
 @dataclass
@@ -193,24 +191,12 @@ def _past_states_method(
     return past_states(self, domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
 
 
+PATCH = ClassPatch(lambda: DialogueStateTracker, "past_states", _past_states_method)
+install, uninstall = PATCH.install, PATCH.uninstall
+"""Use :func:`past_states` for every tracker of this process (idempotent), and put Rasa's own
+back (tests)."""
+
+
 def rasa_past_states() -> Callable[..., list[State]]:
     """Rasa's own ``DialogueStateTracker.past_states``, installed over or not."""
-    return _rasa_past_states or DialogueStateTracker.past_states
-
-
-def install() -> None:
-    """Use :func:`past_states` for every tracker of this process (idempotent)."""
-    global _rasa_past_states
-    with _lock:
-        if _rasa_past_states is None:
-            _rasa_past_states = DialogueStateTracker.past_states
-            DialogueStateTracker.past_states = _past_states_method
-
-
-def uninstall() -> None:
-    """Put Rasa's own back (tests)."""
-    global _rasa_past_states
-    with _lock:
-        if _rasa_past_states is not None:
-            DialogueStateTracker.past_states = _rasa_past_states
-            _rasa_past_states = None
+    return PATCH.original()

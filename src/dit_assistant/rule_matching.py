@@ -22,7 +22,6 @@ on the trained model's rules and generated conversations (``tests/bot/test_rule_
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,8 +29,8 @@ from typing import Any
 from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET, USER
 from rasa.shared.nlu.constants import INTENT
 
-_lock = threading.Lock()
-_rasa_walk: Callable[..., set[str]] | None = None
+from dit_assistant.rasa_patches import ClassPatch
+
 INDEX_ATTRIBUTE = "_rule_matching_index"
 
 
@@ -89,33 +88,19 @@ def possible_keys(policy: Any, lookup: dict[str, str], states: list[dict[str, An
     return keys
 
 
+def _rule_policy() -> type:
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    return RulePolicy
+
+
+PATCH = ClassPatch(_rule_policy, "_get_possible_keys", possible_keys)
+install, uninstall = PATCH.install, PATCH.uninstall
+"""Match rules with :func:`possible_keys` in this process (idempotent), and put Rasa's own walk
+back (for comparing the two). The Rasa server installs it when its response generator
+(``dit_assistant.nlg``) is created."""
+
+
 def rasa_walk() -> Callable[..., set[str]]:
     """Rasa's own ``RulePolicy._get_possible_keys``, installed over or not."""
-    from rasa.core.policies.rule_policy import RulePolicy
-
-    return _rasa_walk or RulePolicy._get_possible_keys
-
-
-def install() -> None:
-    """Match rules with :func:`possible_keys` in this process (idempotent). The Rasa server
-    calls it when its response generator (``dit_assistant.nlg``) is created."""
-    global _rasa_walk
-    from rasa.core.policies.rule_policy import RulePolicy
-
-    with _lock:
-        if _rasa_walk is not None:
-            return
-        _rasa_walk = RulePolicy._get_possible_keys
-        RulePolicy._get_possible_keys = possible_keys
-
-
-def uninstall() -> None:
-    """Rasa's own walk back in place (for comparing the two)."""
-    global _rasa_walk
-    from rasa.core.policies.rule_policy import RulePolicy
-
-    with _lock:
-        if _rasa_walk is None:
-            return
-        RulePolicy._get_possible_keys = _rasa_walk
-        _rasa_walk = None
+    return PATCH.original()
