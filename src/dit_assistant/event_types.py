@@ -16,15 +16,14 @@ built again, so an event class defined later is found from then on.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from dit_assistant.rasa_patches import ClassPatch
 
 if TYPE_CHECKING:
     from rasa.shared.core.events import Event
 
-_lock = threading.Lock()
-_rasa_lookup: Callable[..., type[Event] | None] | None = None
 _table: dict[str, type[Event]] = {}
 
 
@@ -59,34 +58,26 @@ def resolve_by_type(type_name: str, default: type[Event] | None = None) -> type[
     return answer
 
 
-def rasa_lookup() -> Callable[..., type[Event] | None]:
-    """Rasa's own ``Event.resolve_by_type``, installed over or not."""
+def _event() -> type:
     from rasa.shared.core.events import Event
 
-    return _rasa_lookup or Event.resolve_by_type
+    return Event
+
+
+PATCH = ClassPatch(_event, "resolve_by_type", staticmethod(resolve_by_type))
+
+
+def rasa_lookup() -> Callable[..., type[Event] | None]:
+    """Rasa's own ``Event.resolve_by_type``, installed over or not."""
+    return PATCH.original()
 
 
 def install() -> None:
     """Look event types up in the table in this process (idempotent). The Rasa server calls
     it when its response generator (``dit_assistant.nlg``) is created."""
-    global _rasa_lookup
-    from rasa.shared.core.events import Event
-
-    with _lock:
-        if _rasa_lookup is not None:
-            return
-        table()
-        _rasa_lookup = Event.resolve_by_type
-        Event.resolve_by_type = staticmethod(resolve_by_type)
+    table()
+    PATCH.install()
 
 
-def uninstall() -> None:
-    """Rasa's own lookup back in place (for comparing the two)."""
-    global _rasa_lookup
-    from rasa.shared.core.events import Event
-
-    with _lock:
-        if _rasa_lookup is None:
-            return
-        Event.resolve_by_type = staticmethod(_rasa_lookup)
-        _rasa_lookup = None
+uninstall = PATCH.uninstall
+"""Rasa's own lookup back in place (for comparing the two)."""

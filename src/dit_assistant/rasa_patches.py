@@ -1,10 +1,10 @@
 """An attribute of a Rasa class replaced in this process, with Rasa's own kept beside it.
 
-Some modules give a part of Rasa's own work the same answer for less (``rule_matching``,
-``dialogue_states``, ``action_connections``): each replaces one attribute of a Rasa class when
-the Rasa server creates its response generator (``dit_assistant.nlg``), and its tests compare
-the replacement with Rasa's own. :class:`ClassPatch` is that replacement: installing it twice
-changes nothing, and uninstalling it puts Rasa's own back.
+Some modules give a part of Rasa's own work the same answer for less (``event_types``,
+``rule_matching``, ``dialogue_states``, ``action_connections``): each replaces one attribute of a
+Rasa class when the Rasa server creates its response generator (``dit_assistant.nlg``), and its
+tests compare the replacement with Rasa's own. :class:`ClassPatch` is that replacement:
+installing it twice changes nothing, and uninstalling it puts Rasa's own back.
 """
 
 from __future__ import annotations
@@ -31,14 +31,15 @@ class ClassPatch:
         return self._original is not None
 
     def original(self) -> Any:
-        """Rasa's own attribute, installed over or not."""
-        return self._original if self._original is not None else getattr(self.owner(), self.name)
+        """Rasa's own attribute, installed over or not, as the class defines it (a
+        ``staticmethod`` stays one, and is callable as it is)."""
+        return self._original if self._original is not None else vars(self.owner())[self.name]
 
     def install(self) -> None:
         with self._lock:
             if self._original is None:
                 owner = self.owner()
-                self._original = getattr(owner, self.name)
+                self._original = vars(owner)[self.name]
                 setattr(owner, self.name, self.replacement)
 
     def uninstall(self) -> None:

@@ -19,7 +19,7 @@ from dit_assistant import event_types
 
 @pytest.fixture()
 def installed() -> Iterator[None]:
-    was_installed = event_types._rasa_lookup is not None
+    was_installed = event_types.PATCH.installed
     event_types.install()
     yield
     if not was_installed:
@@ -82,7 +82,7 @@ def test_an_event_class_defined_later_is_found(installed: None) -> None:
 
 
 def test_install_is_idempotent_and_uninstall_restores_rasas_lookup() -> None:
-    was_installed = event_types._rasa_lookup is not None
+    was_installed = event_types.PATCH.installed
     event_types.install()
     event_types.install()
     assert Event.resolve_by_type is event_types.resolve_by_type

@@ -166,9 +166,7 @@ def _sqlite_migration_engine(url: str) -> Engine:
         connect_args={"timeout": MIGRATION_WAIT_S, "isolation_level": None},
     )
 
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection: Any, record: Any) -> None:
-        _sqlite_foreign_keys(dbapi_connection, record)
+    event.listen(engine, "connect", _sqlite_foreign_keys)
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
