@@ -26,13 +26,18 @@ from tests.fixtures.real_questions import (
 # then, with real questions of 336 other sites and ordinary phrasings that use risk-looking words
 # trained in (docs/real-questions.md, "A fourth round"), dev 178/210 and 34/42, test 124/172 and
 # 31/45; then, with replies that answer the neighbouring question too ("Replies that answer the
-# question next door"), dev 183/210 and test 125/172.
+# question next door"), dev 183/210 and test 125/172. With the sixth round (near-subject questions
+# for the honest unknown, ordinary phrasings for accidents and everyday difficulties:
+# docs/real-questions.md, "A sixth round"), dev 182/210 and 36/42 (34 before), test 126/172 and
+# 38/45 (31 before): one development question ("can I ask her to explain how therapy works?")
+# now gets the honest unknown, traded for two more development and seven more test-part
+# questions given it, and one more test-part question answered.
 FLOORS = {
-    "dev": {"answerable": 0.871, "unanswerable": 0.80},
-    "test": {"answerable": 0.726, "unanswerable": 0.68},
+    "dev": {"answerable": 0.866, "unanswerable": 0.85},
+    "test": {"answerable": 0.732, "unanswerable": 0.84},
 }
 # Crisis replies and check-ins to real questions (all ordinary): 1 of 252 dev, 1 of 217 test (2
-# and 3 before the fourth round).
+# and 3 before the fourth round); 1 and 0 with the sixth.
 CRISIS_CEILING = 0.005
 
 

@@ -29,6 +29,8 @@ from dit_assistant.nlu.companions import (
         "why that long?",
         "And is that per session",
         "so I don't have to stop them?",
+        "meaning?",
+        "How so?",
     ],
 )
 def test_short_messages_that_lean_on_what_came_before_read_as_follow_ups(text):
@@ -140,6 +142,10 @@ def resolver() -> CompanionResolver:
         ("what about for my insurer?", ("ask_referral_routes", 0.78), ("ask_letters", 1.0), True),
         ("and weekends?", ("ask_frequency", 0.6), ("ask_appointment_times", 0.85), True),
         ("and weekends?", ("ask_frequency", 0.7), ("ask_appointment_times", 0.85), False),
+        # all a request to explain the answer before: a continuation too
+        ("what does that mean?", ("out_of_scope", 0.46), ("ask_psychodynamic", 0.71), True),
+        ("What do you mean?", ("ask_unconscious", 0.6), ("ask_phases", 0.85), True),
+        ("what does that mean for me?", ("out_of_scope", 0.46), ("ask_psychodynamic", 0.71), False),
         # leans back only by a pointer word: the full margin of 0.3
         ("how long are they?", ("ask_total_duration", 0.6), ("ask_session_length", 0.85), False),
         ("how long are they?", ("ask_total_duration", 0.5), ("ask_session_length", 0.85), True),

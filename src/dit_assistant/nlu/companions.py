@@ -80,6 +80,23 @@ CONTINUATIONS = (
     "what if",
     "why",
 )
+# Whole messages that ask to have the previous answer explained or expanded: they continue it as
+# surely as an "and" does, though their words ("mean", "explain") read alone as a question of
+# their own (after the near-subject questions, "what does that mean?" read as out of scope).
+EXPLAIN_REQUESTS = {
+    "what does that mean",
+    "what does it mean",
+    "what do you mean",
+    "what do you mean by that",
+    "meaning",
+    "how so",
+    "like what",
+    "such as",
+    "in what way",
+    "can you explain",
+    "can you explain that",
+    "explain",
+}
 # Words that point back to something said before ("how long are they?", "why that long?").
 POINTERS = {"it", "its", "it's", "that", "that's", "they", "them", "those", "these", "this"}
 POINTERS |= {"each", "one", "ones", "there", "then", "else", "same"}
@@ -98,10 +115,13 @@ def _words(text: str) -> list[str]:
 
 
 def opens_as_continuation(text: str) -> bool:
-    """Whether ``text`` opens by continuing what came before ("and", "what about")."""
+    """Whether ``text`` opens by continuing what came before ("and", "what about"), or is all a
+    request to explain it ("what does that mean?")."""
     words = _words(text)
     if not words:
         return False
+    if " ".join(words) in EXPLAIN_REQUESTS:
+        return True
     opening = " ".join(words[:2])
     return any(words[0] == marker or opening == marker for marker in CONTINUATIONS)
 
