@@ -188,7 +188,7 @@ def test_held_out_benign_messages_get_no_crisis_reply(bot, capsys):
     """Every held-out benign part under one ceiling; each part's count is printed, not its texts."""
     total = alarmed = 0
     for label, messages in HELD_OUT_BENIGN_PARTS.items():
-        rate, found = benign_alarm_rate(bot, capsys, label, messages, "heldout")
+        _, found = benign_alarm_rate(bot, capsys, label, messages, "heldout")
         total += sum(m["part"] == "heldout" for m in messages)
         alarmed += len(found)
     rate = alarmed / total
