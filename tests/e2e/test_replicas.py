@@ -205,24 +205,43 @@ and a waiting turn polls the lock once a second) always overlap. At 50 ms a warm
 finish a turn before the next message came, and no message would wait."""
 
 
-def _watch_lock(redis: RedisServer, key: str, stop: threading.Event, seen: list[bytes]) -> None:
-    client = redis.client()
-    while not stop.is_set():
-        value = client.get(key)
-        if value:
-            seen.append(value)
-        time.sleep(0.005)
+def _watch_lock(
+    redis: RedisServer,
+    key: str,
+    ready: threading.Event,
+    stop: threading.Event,
+    seen: list[bytes],
+) -> None:
+    """Every value the lock is set to, from Redis's own MONITOR stream of commands.
+
+    Reading the key every few milliseconds missed a value with two tickets that lived for less
+    than a poll whenever the machine was busy (the watcher thread then waits for the CPU too);
+    MONITOR delivers every command the server ran, in order, however late it is read.
+    """
+    with redis.client().monitor() as monitor:
+        ready.set()
+        for command in monitor.listen():
+            if stop.is_set():
+                return
+            parts = command["command"].split(" ", 2)
+            if len(parts) == 3 and parts[0].upper() == "SET" and parts[1] == key:
+                # MONITOR escapes each backslash of the value; redis-py undoes only the quotes'
+                # escapes, and the tickets are JSON strings inside the JSON.
+                value, _ = json.JSONDecoder().raw_decode(parts[2].replace("\\\\", "\\"))
+                seen.append(json.dumps(value).encode())
 
 
 def test_concurrent_messages_for_one_conversation_are_handled_one_at_a_time(cluster):
     one, two = cluster.replicas
     sender = f"concurrent-{uuid.uuid4().hex}"
     _say(one, sender, "hello", "")
-    stop, lock_values = threading.Event(), []
+    ready, stop, lock_values = threading.Event(), threading.Event(), []
     watcher = threading.Thread(
-        target=_watch_lock, args=(cluster.redis, f"dit:lock:rest:{sender}", stop, lock_values)
+        target=_watch_lock,
+        args=(cluster.redis, f"dit:lock:rest:{sender}", ready, stop, lock_values),
     )
     watcher.start()
+    assert ready.wait(10), "Redis MONITOR did not start"
 
     def send(index: int) -> tuple[float, float, int, str]:
         time.sleep(index * STAGGER_S)
@@ -235,6 +254,7 @@ def test_concurrent_messages_for_one_conversation_are_handled_one_at_a_time(clus
             results = list(pool.map(send, range(len(QUESTIONS))))
     finally:
         stop.set()
+        cluster.redis.client().ping()  # one more command, so that the watcher sees the stop
         watcher.join()
 
     assert all(status == 200 and reply for _, _, status, reply in results), results
