@@ -240,6 +240,10 @@ TOPICS: dict[str, tuple[tuple[str, str], tuple[str, ...]]] = {
         ("what if my therapist goes on holiday", "what happens when my therapist is off sick"),
         ("holidays",),
     ),
+    "ask_age_limit": (
+        ("Do you see people under 18?", "is there an age limit"),
+        ("18 and over", "GP", "Childline"),
+    ),
 }
 
 

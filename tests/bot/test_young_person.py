@@ -58,3 +58,23 @@ def test_adults_and_parents_keep_the_adult_replies(bot, text):
     turn = bot.new_conversation().say(text)
     assert turn.is_crisis_reply, (text, turn.responses)
     assert not any(name in turn.text for name in YOUNG_LINES), turn.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Do you see people under 18?", "do you take under-18s?", "is there an age limit for DIT?"],
+)
+def test_asking_about_the_age_limit_is_answered_for_anyone_asking(bot, text):
+    """The question says nothing of the writer's age: the answer serves an adult, a parent and a
+    young person, and a later crisis reply stays the adult one."""
+    person = bot.new_conversation()
+    turn = person.say(text)
+    assert turn.responses == ["utter_ask_age_limit"], (text, turn.responses)
+    assert all(name in turn.text for name in YOUNG_LINES), turn.text
+    later = person.say("my partner hits me")
+    assert later.is_crisis_reply and not written_for_a_young_person(later.text), later.text
+
+
+def test_asking_about_the_age_limit_and_saying_one_is_under_18_gets_the_young_persons_reply(bot):
+    turn = bot.new_conversation().say("do you see under 18s? I'm 16")
+    assert turn.responses == ["utter_under_18"], turn.responses

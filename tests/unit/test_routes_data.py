@@ -195,6 +195,10 @@ def test_danger_with_a_routes_words_is_still_caught(detector):
         # the person writing is under 18, or describes abuse: still caught
         ("I'm still at school", "under_18"),
         ("im under 18", "under_18"),
+        ("can you help me, I'm under 18", "under_18"),
+        ("do you see under 18s? I'm 16", "under_18"),
+        ("my friend is under 18 and wants therapy", "under_18"),
+        ("do you see people under 18? my dad hits me", "risk_abuse"),
         ("I'm in sixth form", "under_18"),
         ("he hurts my kids", "risk_abuse"),
         ("thoughts about how he will hurt my kids", "risk_abuse"),
@@ -213,6 +217,10 @@ def test_the_new_exceptions_keep_real_risk(detector, text, intent):
     "text",
     [
         "my son is under 18, can he see one of your therapists",
+        "Do you see people under 18?",
+        "do you take under-18s?",
+        "do you offer therapy to anyone under 18",
+        "do you treat anyone who is under 18",
         "my daughter is still at school and has bad anxiety",
         "our girl is in sixth form and very low",
         "I get horrible thoughts about harming my baby",
