@@ -206,13 +206,13 @@ def test_fresh_risk_messages_all_get_a_crisis_reply_or_check_in(bot, capsys):
 
 @pytest.mark.parametrize("name", BLIND_SETS)
 def test_the_blind_sets_are_large_and_split(name):
-    benign, risk, *_ = BLIND_SETS[name]
-    assert len(benign) >= 300 and len(risk) >= 200
-    for messages in (benign, risk):
+    blind = BLIND_SETS[name]
+    assert len(blind.benign) >= 300 and len(blind.risk) >= 200
+    for messages in (blind.benign, blind.risk):
         assert {m["part"] for m in messages} == {"dev", "heldout"}
         assert len({m["text"] for m in messages}) == len(messages)
-    assert {m["kind"] for m in benign} == {"practical", "therapy", "everyday"}
-    assert {m["category"] for m in risk} == SAFETY_ROUTES - {"risk_check", "under_18"}
+    assert {m["kind"] for m in blind.benign} == {"practical", "therapy", "everyday"}
+    assert {m["category"] for m in blind.risk} == SAFETY_ROUTES - {"risk_check", "under_18"}
 
 
 @pytest.mark.parametrize("name", BLIND_SETS)
