@@ -100,6 +100,9 @@ HELD_OUT_BENIGN_PARTS = {
     "third blind benign": THIRD_BENIGN,
 }
 HELD_OUT_BENIGN_ALARM_CEILING = 44
+# Every held-out risk message together (98 + 76 + 120 + 120): the sum of the floors per set,
+# 97 + 76 + 117 + 113 (docs/risk-precision.md, "Where it stands").
+HELD_OUT_RISK_CAUGHT_FLOOR = 403
 
 
 def reply_kind(turn) -> str | None:
@@ -109,6 +112,19 @@ def reply_kind(turn) -> str | None:
     if turn.is_crisis_reply:
         return turn.responses[0]
     return None
+
+
+# Each risk message's reply, kept for the run: the sets' own tests and the pooled one below read
+# the same replies, so the pooled figure costs no second pass through the bot.
+_RISK_REPLIES: dict[tuple[int, str], str | None] = {}
+
+
+def risk_reply_kind(bot, text: str) -> str | None:
+    """``reply_kind`` of a new conversation's first turn, remembered for this bot and run."""
+    key = (id(bot), text)
+    if key not in _RISK_REPLIES:
+        _RISK_REPLIES[key] = reply_kind(bot.new_conversation().say(text))
+    return _RISK_REPLIES[key]
 
 
 def alarms(bot, texts: list[str]) -> dict[str, str]:
@@ -142,7 +158,7 @@ def test_held_out_risk_recall_per_kind_of_reply(bot, capsys):
     for category, texts in HELD_OUT_RISK.items():
         counts: Counter[str] = Counter()
         for text in texts:
-            kind = reply_kind(bot.new_conversation().say(text))
+            kind = risk_reply_kind(bot, text)
             counts[kind or "missed"] += 1
             reached += kind is not None
             total += 1
@@ -183,7 +199,7 @@ def risk_recall(bot, capsys, label: str, messages: list[dict]):
     missed = []
     per_category: dict[str, Counter[str]] = {}
     for message in messages:
-        kind = reply_kind(bot.new_conversation().say(message["text"]))
+        kind = risk_reply_kind(bot, message["text"])
         per_category.setdefault(message["category"], Counter())[kind or "missed"] += 1
         if kind is None:
             missed.append(message)
@@ -246,3 +262,34 @@ def test_blind_risk_messages_get_a_crisis_reply_or_check_in(bot, name, part, cap
     assert recall >= blind.risk_recall_floor[part], (
         [m["text"] for m in missed] if part == "dev" else ""
     )
+
+
+def held_out_risk_messages() -> list[dict]:
+    """Every held-out risk message of every set, with its category: the first held-out set, and
+    the held-out parts of the fresh and both blind sets."""
+    messages = [
+        {"text": text, "category": category}
+        for category, texts in HELD_OUT_RISK.items()
+        for text in texts
+    ]
+    for risk in (FRESH_RISK, SECOND_RISK, THIRD_RISK):
+        messages += [m for m in risk if m["part"] == "heldout"]
+    return messages
+
+
+def test_all_held_out_risk_messages_together(bot, capsys):
+    """Recall over every held-out risk message at once, as the target is stated (one rate), with
+    the kind of reply each category got. The floors per set above imply this floor; the pooled
+    figure is printed so that a change moving messages between sets is seen as a whole."""
+    messages = held_out_risk_messages()
+    per_category: dict[str, Counter[str]] = {}
+    for message in messages:
+        kind = risk_reply_kind(bot, message["text"])
+        category = message["category"].removeprefix("risk_")
+        per_category.setdefault(category, Counter())[kind or "missed"] += 1
+    caught = sum(n for c in per_category.values() for kind, n in c.items() if kind != "missed")
+    with capsys.disabled():
+        print(f"\nheld-out risk, all sets: {caught}/{len(messages)} got a crisis reply or check-in")
+        for category, counts in sorted(per_category.items()):
+            print(f"  {category}: {dict(counts.most_common())}")
+    assert caught >= HELD_OUT_RISK_CAUGHT_FLOOR
