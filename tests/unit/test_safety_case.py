@@ -105,7 +105,7 @@ def test_the_pack_shows_the_young_persons_variations_of_the_crisis_replies(pack,
     young_lines = [s.contact for s in pack.region.young_people]
     assert young_lines
     for name in YOUNG_PERSON_REPLIES:
-        young, adult = pack.reply(name).variants
+        young, *_, adult = pack.reply(name).variants
         assert young.condition and "under 18" in young.condition
         assert adult.condition == "in every other case"
         assert all(line in young.text for line in young_lines), name
@@ -459,3 +459,10 @@ def test_a_sign_off_needs_a_name_a_role_and_a_known_decision(tmp_path, pack):
                 SignOff(name, role, "2026-12-03", decision, "", None, pack_fingerprint),
             )
     assert not (tmp_path / "s.yml").exists()
+
+
+def test_the_pack_shows_the_overdose_reply_for_someone_else(pack, document):
+    variants = pack.reply("utter_crisis_overdose").variants
+    [other] = [v for v in variants if v.condition and "someone else" in v.condition]
+    assert pack.region.emergency in other.text and "even if they seem okay" in other.text
+    assert shown(other.text.splitlines()[0]) in document

@@ -497,3 +497,58 @@ def test_adults_and_parents_are_not_marked_young(safety_net, text):
     message = classified(text, "ask_session_length", confidence=0.9)
     safety_net.process([message])
     assert not _young_person(message)
+
+
+def _entity(message, name: str):
+    values = [e["value"] for e in message.get(ENTITIES) or [] if e["entity"] == name]
+    return values[-1] if values else None
+
+
+@pytest.mark.parametrize(
+    ("text", "ranking", "about_someone_else"),
+    [
+        ("my mum has taken too many of her pills", (("risk_other_person", 0.8),), True),
+        (
+            "i've taken too many of my pills",
+            (("risk_overdose", 0.9), ("risk_other_person", 0.05)),
+            False,
+        ),
+        # read as about the friend, but the writer speaks of themselves: theirs
+        ("my friend doesn't know I've taken an overdose", (("risk_other_person", 0.95),), False),
+        (
+            "my friend doesn\u2019t know I\u2019ve taken an overdose",
+            (("risk_other_person", 0.95),),
+            False,
+        ),
+        ("my mum found out i took a load of pills", (("risk_other_person", 0.9),), False),
+    ],
+)
+def test_every_overdose_verdict_says_whether_it_is_about_someone_else(
+    safety_net, text, ranking, about_someone_else
+):
+    """The overdose reply stays (it is the more urgent); the entity picks its wording, and is set
+    either way so that an earlier message's value never carries over."""
+    message = _ranked(text, *ranking)
+    safety_net.process([message])
+    assert message.get(INTENT)["name"] == "risk_overdose"
+    assert _entity(message, "about_someone_else") is about_someone_else
+
+
+def test_a_reviewed_suicide_phrase_stays_whoever_the_classifier_thinks_it_is_about(safety_net):
+    """Only the overdose reply changes its wording: a suicide verdict from a reviewed phrase is
+    never turned into the someone-else reply by a reading of someone else."""
+    message = _ranked(
+        "my friend posted that she's going to jump",
+        ("risk_other_person", 0.62),
+        ("risk_suicide", 0.3),
+    )
+    safety_net.process([message])
+    assert message.get(INTENT)["name"] == "risk_suicide"
+    assert _entity(message, "about_someone_else") is None
+
+
+def test_the_someone_else_wording_can_be_turned_off(detector):
+    message = _ranked("my mum has taken too many of her pills", ("risk_other_person", 0.8))
+    SafetyNet(detector, someone_else_threshold=None).process([message])
+    assert message.get(INTENT)["name"] == "risk_overdose"
+    assert _entity(message, "about_someone_else") is None

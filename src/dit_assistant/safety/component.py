@@ -30,6 +30,11 @@ A risk verdict from the classifier alone (no reviewed phrase in the message) is 
   check-ins but also misses risk worded without any listed word, so it ships switched off
   (docs/risk-precision.md has the figures).
 
+An overdose verdict gets the ``about_someone_else`` entity, true when the classifier reads the
+message as about someone else at risk (its ``risk_other_person`` reading at least
+``someone_else_threshold``: "my mum has taken too many of her pills"), false otherwise; its slot
+picks the overdose reply's wording for a person who is worried about someone else.
+
 A message that says the person is under 18 (the reviewed ``under_18`` phrases, or the classifier's
 verdict) also gets the ``young_person`` entity, whatever reply it gets; its slot then picks the
 crisis replies written for a child or young person for the rest of the conversation.
@@ -123,6 +128,16 @@ def says_they_are_an_adult(text: str) -> bool:
 
 YOUNG_PERSON_INTENT = "under_18"
 YOUNG_PERSON_ENTITY = "young_person"
+OTHER_PERSON_INTENT = "risk_other_person"
+OVERDOSE_INTENT = "risk_overdose"
+SOMEONE_ELSE_ENTITY = "about_someone_else"
+WRITER_WORDS = re.compile(r"\b(?:i|i'm|im|i've|ive|i'd|i'll|me|myself)\b", re.IGNORECASE)
+"""The writer speaking of themselves: an overdose message with any of these is read as the
+writer's own ("my friend doesn't know I've taken an overdose"), however the classifier reads it."""
+DEFAULT_SOMEONE_ELSE_THRESHOLD = 0.5
+"""The classifier's reading of someone else at risk from which an overdose message is answered
+as about someone else (docs/risk-precision.md: on the development parts, no message about the
+writer's own overdose read above 0.11)."""
 """Set on any message that says the person is under 18, whatever reply it gets: the
 ``young_person`` slot then picks the crisis replies written for a child or young person."""
 
@@ -143,12 +158,15 @@ class SafetyNet(GraphComponent):
         # becomes nlu_fallback (the FallbackClassifier's threshold in bot/config.yml).
         # check_in_threshold: a risk reading at least this confident gets the check-in even
         # when an ordinary intent came first; None turns that off.
+        # someone_else_threshold: a reading of someone else at risk at least this confident
+        # words an overdose reply for a person worried about someone else; None turns that off.
         return {
             "patterns_file": None,
             "confirm_threshold": 0.8,
             "require_risk_signal": False,
             "fallback_threshold": 0.2,
             "check_in_threshold": DEFAULT_CHECK_IN_THRESHOLD,
+            "someone_else_threshold": DEFAULT_SOMEONE_ELSE_THRESHOLD,
         }
 
     def __init__(
@@ -158,6 +176,7 @@ class SafetyNet(GraphComponent):
         require_risk_signal: bool = False,
         fallback_threshold: float = 0.2,
         check_in_threshold: float | None = DEFAULT_CHECK_IN_THRESHOLD,
+        someone_else_threshold: float | None = DEFAULT_SOMEONE_ELSE_THRESHOLD,
     ) -> None:
         self._detector = detector
         self._risk_intents = set(detector.intents)
@@ -165,6 +184,7 @@ class SafetyNet(GraphComponent):
         self._require_risk_signal = require_risk_signal
         self._fallback_threshold = fallback_threshold
         self._check_in_threshold = check_in_threshold
+        self._someone_else_threshold = someone_else_threshold
 
     @classmethod
     def create(
@@ -180,6 +200,7 @@ class SafetyNet(GraphComponent):
             bool(config.get("require_risk_signal", False)),
             float(config.get("fallback_threshold", 0.2)),
             _optional_float(config.get("check_in_threshold", DEFAULT_CHECK_IN_THRESHOLD)),
+            _optional_float(config.get("someone_else_threshold", DEFAULT_SOMEONE_ELSE_THRESHOLD)),
         )
 
     def process(self, messages: list[Message]) -> list[Message]:
@@ -189,13 +210,47 @@ class SafetyNet(GraphComponent):
 
     def _apply(self, message: Message) -> None:
         text = message.get(TEXT) or ""
+        someone_else = _reading(message, OTHER_PERSON_INTENT)
         detections = self._detector.detect_all(text)
         self._apply_verdict(message, text, detections[0] if detections else None)
         intent = (message.get(INTENT) or {}).get("name")
-        if intent == YOUNG_PERSON_INTENT or any(
+        young_person = intent == YOUNG_PERSON_INTENT or any(
             d.intent == YOUNG_PERSON_INTENT for d in detections
-        ):
+        )
+        if young_person:
             _mark_young_person(message)
+        self._answer_as_about_someone_else(message, someone_else, young_person)
+
+    def _answer_as_about_someone_else(
+        self, message: Message, reading: float, young_person: bool
+    ) -> None:
+        """Word an overdose reply for a writer who is worried about someone else.
+
+        The reviewed phrases say what the risk is, not whose it is: "my mum has taken too many
+        of her pills" matches an overdose phrase, and the reply told the writer to call for help
+        "even if you feel okay". The overdose reply stays (it is the more urgent one); the
+        ``about_someone_else`` entity, set true or false on every overdose verdict, picks its
+        wording. It takes two things to word it for someone else: the classifier reads the
+        message as about someone else (on the development parts, messages about the writer's
+        own overdose read at most 0.11 as someone else's), and the writer says nothing of
+        themselves ("I", "me"...): the classifier also reads "my friend doesn't know I've taken
+        an overdose" as about the friend, and the writer's own overdose must never be answered
+        as someone else's. A message that says both gets the writer's wording. Suicide and
+        self-harm verdicts are left as they are: a weak reading of someone else never overrides
+        a reviewed phrase about the writer's own risk (the goodbye letters to one's family).
+        A young person's overdose reply is theirs whoever it is about.
+        """
+        if self._someone_else_threshold is None or young_person:
+            return
+        if (message.get(INTENT) or {}).get("name") == OVERDOSE_INTENT:
+            text = (message.get(TEXT) or "").replace("\u2019", "'")
+            read_as_someone_elses = reading >= self._someone_else_threshold
+            writer_speaks_of_themselves = WRITER_WORDS.search(text) is not None
+            _mark(
+                message,
+                SOMEONE_ELSE_ENTITY,
+                read_as_someone_elses and not writer_speaks_of_themselves,
+            )
 
     def _apply_verdict(self, message: Message, text: str, detection: Detection | None) -> None:
         if detection is None:
@@ -347,14 +402,28 @@ def _classifier_verdict_replaced(
     )
 
 
+def _reading(message: Message, intent: str) -> float:
+    """The confidence the classifier's ranking gives ``intent`` (0 when it is not ranked)."""
+    for ranked in message.get(INTENT_RANKING_KEY) or []:
+        if ranked.get("name") == intent:
+            return float(ranked.get("confidence") or 0.0)
+    return 0.0
+
+
 def _mark_young_person(message: Message) -> None:
     """Add the ``young_person`` entity (the whole message is the evidence: no span is kept)."""
-    entities = [e for e in message.get(ENTITIES) or [] if e.get("entity") != YOUNG_PERSON_ENTITY]
+    _mark(message, YOUNG_PERSON_ENTITY, True)
+
+
+def _mark(message: Message, entity: str, value: bool) -> None:
+    """Set ``entity`` to ``value`` on the message, in place of any earlier value; the whole
+    message is the evidence, so no span is kept."""
+    entities = [e for e in message.get(ENTITIES) or [] if e.get("entity") != entity]
     text = message.get(TEXT) or ""
     entities.append(
         {
-            "entity": YOUNG_PERSON_ENTITY,
-            "value": True,
+            "entity": entity,
+            "value": value,
             "start": 0,
             "end": len(text),
             "extractor": SafetyNet.__name__,
