@@ -32,8 +32,9 @@ A risk verdict from the classifier alone (no reviewed phrase in the message) is 
 
 An overdose verdict gets the ``about_someone_else`` entity, true when the classifier reads the
 message as about someone else at risk (its ``risk_other_person`` reading at least
-``someone_else_threshold``: "my mum has taken too many of her pills"), false otherwise; its slot
-picks the overdose reply's wording for a person who is worried about someone else.
+``someone_else_threshold``: "my mum has taken too many of her pills") and the writer says
+nothing of themselves, false otherwise; its slot picks the overdose reply's wording for a person
+who is worried about someone else.
 
 A message that says the person is under 18 (the reviewed ``under_18`` phrases, or the classifier's
 verdict) also gets the ``young_person`` entity, whatever reply it gets; its slot then picks the
@@ -128,6 +129,8 @@ def says_they_are_an_adult(text: str) -> bool:
 
 YOUNG_PERSON_INTENT = "under_18"
 YOUNG_PERSON_ENTITY = "young_person"
+"""Set on any message that says the person is under 18, whatever reply it gets: the
+``young_person`` slot then picks the crisis replies written for a child or young person."""
 OTHER_PERSON_INTENT = "risk_other_person"
 OVERDOSE_INTENT = "risk_overdose"
 SOMEONE_ELSE_ENTITY = "about_someone_else"
@@ -136,10 +139,8 @@ WRITER_WORDS = re.compile(r"\b(?:i|i'm|im|i've|ive|i'd|i'll|me|myself)\b", re.IG
 writer's own ("my friend doesn't know I've taken an overdose"), however the classifier reads it."""
 DEFAULT_SOMEONE_ELSE_THRESHOLD = 0.5
 """The classifier's reading of someone else at risk from which an overdose message is answered
-as about someone else (docs/risk-precision.md: on the development parts, no message about the
-writer's own overdose read above 0.11)."""
-"""Set on any message that says the person is under 18, whatever reply it gets: the
-``young_person`` slot then picks the crisis replies written for a child or young person."""
+as about someone else (docs/routes.md, "Someone else's overdose": on the development parts, no
+message about the writer's own overdose read above 0.11)."""
 
 SAFETY_NET_KEY = "safety_net"
 """Parse-data key that records which reviewed phrase fired (the phrase, never the message)."""
