@@ -13,8 +13,8 @@ import pytest
 from dit_assistant.settings import get_settings
 from tests.bot.test_routes import start_form_at_the_name_question
 from tests.fixtures.actions import IntakeSetting, intake_setting
+from tests.fixtures.bot import OVERDOSE_FOR_SOMEONE_ELSE as FOR_SOMEONE_ELSE
 
-FOR_SOMEONE_ELSE = "even if they seem okay"
 FOR_THE_WRITER = "even if you feel okay"
 
 SOMEONE_ELSES_OVERDOSE = [
@@ -59,17 +59,9 @@ def first_lines(text: str, count: int = 2) -> str:
     return "\n".join(text.split("\n")[:count])
 
 
-def written_for_someone_worried_about_another(turn) -> bool:
-    if turn.responses[:1] == ["utter_crisis_other_person"]:
-        return True
-    return turn.responses[:1] == ["utter_crisis_overdose"] and FOR_SOMEONE_ELSE in turn.text
-
-
 def test_someone_elses_overdose_gets_a_reply_written_for_them(bot, capsys):
     turns = {text: bot.new_conversation().say(text) for text in SOMEONE_ELSES_OVERDOSE}
-    fitting = [
-        text for text, turn in turns.items() if written_for_someone_worried_about_another(turn)
-    ]
+    fitting = [text for text, turn in turns.items() if turn.is_for_someone_worried_about_another]
     with capsys.disabled():
         print(f"\nsomeone else's overdose, a reply written for them: {len(fitting)}/{len(turns)}")
     for text, turn in turns.items():

@@ -14,6 +14,7 @@ from typing import NamedTuple
 import pytest
 
 from dit_assistant.safety import SAFETY_ROUTES
+from tests.fixtures.bot import Turn
 from tests.fixtures.data import load_yaml
 
 PRACTICAL = load_yaml("safety/benign_practical.yml")["messages"]
@@ -114,17 +115,22 @@ def reply_kind(turn) -> str | None:
     return None
 
 
-# Each risk message's reply, kept for the run: the sets' own tests and the pooled one below read
-# the same replies, so the pooled figure costs no second pass through the bot.
-_RISK_REPLIES: dict[tuple[int, str], str | None] = {}
+# Each risk message's first turn, kept for the run: the sets' own tests and the pooled one below
+# read the same replies, so the pooled figure costs no second pass through the bot.
+_RISK_TURNS: dict[tuple[int, str], Turn] = {}
+
+
+def risk_turn(bot, text: str) -> Turn:
+    """A new conversation's first turn on ``text``, remembered for this bot and run."""
+    key = (id(bot), text)
+    if key not in _RISK_TURNS:
+        _RISK_TURNS[key] = bot.new_conversation().say(text)
+    return _RISK_TURNS[key]
 
 
 def risk_reply_kind(bot, text: str) -> str | None:
     """``reply_kind`` of a new conversation's first turn, remembered for this bot and run."""
-    key = (id(bot), text)
-    if key not in _RISK_REPLIES:
-        _RISK_REPLIES[key] = reply_kind(bot.new_conversation().say(text))
-    return _RISK_REPLIES[key]
+    return reply_kind(risk_turn(bot, text))
 
 
 def alarms(bot, texts: list[str]) -> dict[str, str]:
@@ -288,8 +294,16 @@ def test_all_held_out_risk_messages_together(bot, capsys):
         category = message["category"].removeprefix("risk_")
         per_category.setdefault(category, Counter())[kind or "missed"] += 1
     caught = sum(n for c in per_category.values() for kind, n in c.items() if kind != "missed")
+    # Whether the reply fits the person speaking: someone worried about another person should
+    # read a reply written for them (printed, not held: docs/routes.md, "Someone else's overdose").
+    about_others = [m["text"] for m in messages if m["category"] == "risk_other_person"]
+    fitting = sum(risk_turn(bot, t).is_for_someone_worried_about_another for t in about_others)
     with capsys.disabled():
         print(f"\nheld-out risk, all sets: {caught}/{len(messages)} got a crisis reply or check-in")
         for category, counts in sorted(per_category.items()):
             print(f"  {category}: {dict(counts.most_common())}")
+        print(
+            f"  about someone else, a reply written for someone worried about them: "
+            f"{fitting}/{len(about_others)}"
+        )
     assert caught >= HELD_OUT_RISK_CAUGHT_FLOOR
