@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from dit_assistant.settings import get_settings
+from tests.fixtures.actions import IntakeSetting, intake_setting
 from tests.fixtures.bot import Bot, Conversation
 
 
@@ -20,3 +21,9 @@ def bot() -> Iterator[Bot]:
 @pytest.fixture()
 def conversation(bot: Bot) -> Conversation:
     return bot.new_conversation()
+
+
+@pytest.fixture(scope="module")
+def intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IntakeSetting]:
+    """The bot with the real action server, so the enquiry form can run (one per module)."""
+    yield from intake_setting(tmp_path_factory)

@@ -14,7 +14,7 @@ from rasa.shared.core.events import UserUttered
 
 from dit_assistant.settings import get_settings
 from dit_assistant.store.crypto import EnquiryCipher, generate_key
-from tests.fixtures.actions import IntakeSetting, intake_setting
+from tests.fixtures.actions import IntakeSetting
 from tests.fixtures.bot import Bot, Conversation
 from tests.fixtures.conversations import configured_store, stored_events
 
@@ -30,12 +30,6 @@ CLEAR_REQUESTS = [
     "can you wipe this chat please",
     "i dont want any of this saved, delete it all",
 ]
-
-
-@pytest.fixture(scope="module")
-def intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IntakeSetting]:
-    """The bot with the real action server, so the enquiry form can run."""
-    yield from intake_setting(tmp_path_factory)
 
 
 @contextmanager

@@ -6,13 +6,12 @@ and inside the enquiry form too."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from dit_assistant.settings import get_settings
 from tests.bot.test_routes import start_form_at_the_name_question
-from tests.fixtures.actions import IntakeSetting, intake_setting
+from tests.bot.test_young_person import written_for_a_young_person
+from tests.fixtures.actions import IntakeSetting
 from tests.fixtures.bot import OVERDOSE_FOR_SOMEONE_ELSE as FOR_SOMEONE_ELSE
 
 FOR_THE_WRITER = "even if you feel okay"
@@ -92,14 +91,7 @@ def test_the_wording_never_carries_over_to_a_later_message(bot):
 def test_a_young_persons_overdose_reply_stays_theirs(bot):
     turn = bot.new_conversation().say("im 15 and my friend took a load of pills")
     assert turn.responses[:1] == ["utter_crisis_overdose"], turn.responses
-    young_lines = [s.name for s in get_settings().helplines.young_people]
-    assert all(name in turn.text for name in young_lines), turn.text
-
-
-@pytest.fixture(scope="module")
-def intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IntakeSetting]:
-    """The bot with the real action server: the enquiry form needs its validation action."""
-    yield from intake_setting(tmp_path_factory)
+    assert written_for_a_young_person(turn.text), turn.text
 
 
 def test_someone_elses_overdose_mid_form_gets_the_reply_written_for_them(intake: IntakeSetting):

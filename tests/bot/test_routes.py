@@ -10,12 +10,10 @@ gets the crisis reply; a parent and a friend get answers written for them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from dit_assistant.settings import SPECIALIST_FALLBACK, get_settings
-from tests.fixtures.actions import IntakeSetting, intake_setting
+from tests.fixtures.actions import IntakeSetting
 from tests.fixtures.bot import Bot, Conversation, Turn
 from tests.fixtures.data import load_yaml
 
@@ -29,12 +27,6 @@ def services_of(intent: str) -> list[str]:
     key = "parents" if intent == "ask_for_my_child" else intent.removeprefix("route_")
     found = get_settings().helplines.specialist_services.get(key, ())
     return [s.name for s in found] or [SPECIALIST_FALLBACK]
-
-
-@pytest.fixture(scope="module")
-def intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IntakeSetting]:
-    """The bot with the real action server: the enquiry form needs its validation action."""
-    yield from intake_setting(tmp_path_factory)
 
 
 # Held-out phrasings are a measure, not a list to pass one by one: the classifier never saw them,

@@ -211,7 +211,6 @@ class SafetyNet(GraphComponent):
 
     def _apply(self, message: Message) -> None:
         text = message.get(TEXT) or ""
-        someone_else = _reading(message, OTHER_PERSON_INTENT)
         detections = self._detector.detect_all(text)
         self._apply_verdict(message, text, detections[0] if detections else None)
         intent = (message.get(INTENT) or {}).get("name")
@@ -220,11 +219,9 @@ class SafetyNet(GraphComponent):
         )
         if young_person:
             _mark_young_person(message)
-        self._answer_as_about_someone_else(message, someone_else, young_person)
+        self._answer_as_about_someone_else(message, young_person)
 
-    def _answer_as_about_someone_else(
-        self, message: Message, reading: float, young_person: bool
-    ) -> None:
+    def _answer_as_about_someone_else(self, message: Message, young_person: bool) -> None:
         """Word an overdose reply for a writer who is worried about someone else.
 
         The reviewed phrases say what the risk is, not whose it is: "my mum has taken too many
@@ -239,12 +236,15 @@ class SafetyNet(GraphComponent):
         as someone else's. A message that says both gets the writer's wording. Suicide and
         self-harm verdicts are left as they are: a weak reading of someone else never overrides
         a reviewed phrase about the writer's own risk (the goodbye letters to one's family).
-        A young person's overdose reply is theirs whoever it is about.
+        A young person's overdose reply is theirs whoever it is about. The classifier's reading
+        of someone else is still in the ranking after the verdict: a reviewed overdose phrase
+        replaces only the overdose entry.
         """
         if self._someone_else_threshold is None or young_person:
             return
         if (message.get(INTENT) or {}).get("name") == OVERDOSE_INTENT:
             text = (message.get(TEXT) or "").replace("\u2019", "'")
+            reading = _reading(message, OTHER_PERSON_INTENT)
             read_as_someone_elses = reading >= self._someone_else_threshold
             writer_speaks_of_themselves = WRITER_WORDS.search(text) is not None
             _mark(
