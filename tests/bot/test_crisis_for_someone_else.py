@@ -1,8 +1,10 @@
-"""An overdose reply fits the person speaking, through the trained bot: someone worried about
+"""A crisis reply fits the person speaking, through the trained bot: someone worried about
 another person's overdose is told to get help for them ("even if they seem okay") and asked
-whether they are safe themselves; a person telling of their own overdose keeps the reply written
-to them. The wording is chosen message by message, so it never carries over in a conversation,
-and inside the enquiry form too."""
+whether they are safe themselves; someone worried about another person's suicide or self-harm,
+in words a reviewed phrase matches, gets the reply written for them, and a check-in whose reading
+of risk is someone else's asks after them and after the writer. A person telling of their own
+risk keeps the reply written to them. The wording is chosen message by message, so it never
+carries over in a conversation, and inside the enquiry form too."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from dit_assistant.settings import get_settings
 from tests.bot.test_routes import start_form_at_the_name_question
 from tests.bot.test_young_person import written_for_a_young_person
 from tests.fixtures.actions import IntakeSetting
+from tests.fixtures.bot import FOR_SOMEONE_WORRIED_ABOUT_ANOTHER
 from tests.fixtures.bot import OVERDOSE_FOR_SOMEONE_ELSE as FOR_SOMEONE_ELSE
 
 FOR_THE_WRITER = "even if you feel okay"
@@ -100,3 +103,81 @@ def test_someone_elses_overdose_mid_form_gets_the_reply_written_for_them(intake:
     turn = person.say(SOMEONE_ELSES_OVERDOSE[6])
     assert turn.responses[:1] == ["utter_crisis_overdose"], turn.responses
     assert FOR_SOMEONE_ELSE in turn.text, turn.text
+
+
+SOMEONE_ELSES_SUICIDE_OR_SELF_HARM = [
+    "my friend posted that she's going to jump",
+    "my brother keeps saying he can't go on",
+    "my flatmate texted that she's going to end it tonight",
+    "my dad says he's planning to jump off the multi storey car park",
+    "my sister wrote that everyone would be better off without her",
+    "my mate says he wants to end his life",
+    "my son has been self harming again",
+    "my girlfriend has fresh cuts on her arms",
+    "my husband said he's going to hang himself",
+    "my best friend told me she's going to take her own life",
+    "a lad in my class said he's going to kill himself tonight",
+    "my mum keeps talking about not wanting to be alive anymore",
+    "my partner says he's got nothing left to live for",
+    "my cousin is thinking of ending it all",
+    "my wife said goodbye to the kids and walked out with a rope",
+    "my daughter (she's 24) has been cutting herself",
+    "my neighbour told me he's going to jump in front of a train",
+]
+# Measured when the wordings for someone else came to the crisis reply and the check-in
+# (docs/routes.md, "Someone else at risk, in the words of another kind of risk"): 15 of the 17
+# get a reply written for a person worried about another (13 the someone-else reply, one the
+# crisis reply's wording for them, one the check-in's); 13 before. The other two are read by the
+# classifier as about the writer (someone else at 0.27 and 0.30) and keep the crisis reply.
+SOMEONE_ELSES_SUICIDE_FLOOR = 15
+
+# The writer's own suicide or self-harm, some of them naming someone else too.
+OWN_SUICIDE_OR_SELF_HARM = [
+    "wanna die",
+    "no reason to live anymore",
+    "going to end it tonight",
+    "can't go on like this",
+    "been cutting again",
+    "everyone would be better off without me",
+    "my mum would be better off without me",
+    "my family would be better off if I was gone",
+    "my sister found the cuts on my arms",
+    "my dad doesn't know I'm planning to jump",
+    "thinking of ending it all",
+    "planning to jump off the car park tonight",
+]
+
+
+def test_someone_elses_suicide_or_self_harm_gets_a_reply_written_for_them(bot, capsys):
+    turns = {text: bot.new_conversation().say(text) for text in SOMEONE_ELSES_SUICIDE_OR_SELF_HARM}
+    fitting = [text for text, turn in turns.items() if turn.is_for_someone_worried_about_another]
+    with capsys.disabled():
+        print(
+            f"\nsomeone else's suicide or self-harm, a reply written for them: "
+            f"{len(fitting)}/{len(turns)}"
+        )
+    for text, turn in turns.items():
+        assert turn.is_alarm, (text, turn.responses)
+        assert get_settings().helplines.emergency in turn.text, (text, turn.text)
+        if turn.is_for_someone_worried_about_another:
+            assert "Are you safe yourself right now?" in turn.text, turn.text
+            assert "you're going through this" not in turn.text, turn.text
+    assert len(fitting) >= SOMEONE_ELSES_SUICIDE_FLOOR, sorted(set(turns) - set(fitting))
+
+
+@pytest.mark.parametrize("text", OWN_SUICIDE_OR_SELF_HARM)
+def test_the_writers_own_suicide_or_self_harm_is_never_answered_as_someone_elses(bot, text):
+    turn = bot.new_conversation().say(text)
+    assert turn.responses[:1] == ["utter_crisis"], (text, turn.responses)
+    assert "I'm really sorry you're going through this" in turn.text, turn.text
+    assert FOR_SOMEONE_WORRIED_ABOUT_ANOTHER not in turn.text, turn.text
+
+
+def test_the_crisis_wording_for_someone_else_never_carries_over(bot):
+    person = bot.new_conversation()
+    first = person.say("my dad says he's planning to jump off the multi storey car park")
+    assert first.responses[:1] == ["utter_crisis"], first.responses
+    assert FOR_SOMEONE_WORRIED_ABOUT_ANOTHER in first.text, first.text
+    later = person.say("going to end it tonight")
+    assert later.responses[:1] == ["utter_crisis"], later.responses
+    assert FOR_SOMEONE_WORRIED_ABOUT_ANOTHER not in later.text, later.text

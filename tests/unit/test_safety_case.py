@@ -466,3 +466,11 @@ def test_the_pack_shows_the_overdose_reply_for_someone_else(pack, document):
     [other] = [v for v in variants if v.condition and "someone else" in v.condition]
     assert pack.region.emergency in other.text and "even if they seem okay" in other.text
     assert shown(other.text.splitlines()[0]) in document
+
+
+@pytest.mark.parametrize("reply", ["utter_crisis", "utter_risk_check"])
+def test_the_pack_shows_the_crisis_reply_and_check_in_for_someone_else(pack, document, reply):
+    variants = pack.reply(reply).variants
+    [other] = [v for v in variants if v.condition and "someone else" in v.condition]
+    assert pack.region.emergency in other.text and "Are you safe yourself" in other.text
+    assert shown(other.text.splitlines()[0]) in document

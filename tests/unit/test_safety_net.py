@@ -534,21 +534,115 @@ def test_every_overdose_verdict_says_whether_it_is_about_someone_else(
     assert _entity(message, "about_someone_else") is about_someone_else
 
 
-def test_a_reviewed_suicide_phrase_stays_whoever_the_classifier_thinks_it_is_about(safety_net):
-    """Only the overdose reply changes its wording: a suicide verdict from a reviewed phrase is
-    never turned into the someone-else reply by a reading of someone else."""
+@pytest.mark.parametrize(
+    ("text", "ranking", "verdict", "about_someone_else"),
+    [
+        (
+            "my friend posted that she's going to jump",
+            (("risk_other_person", 0.62), ("risk_suicide", 0.3)),
+            "risk_suicide",
+            True,
+        ),
+        (
+            "my boyfriend is cutting again",
+            (("risk_other_person", 0.7), ("risk_self_harm", 0.2)),
+            "risk_self_harm",
+            True,
+        ),
+        # the writer's own: any word of themselves keeps the wording written to them
+        (
+            "my mum doesn't know i'm planning to jump",
+            (("risk_other_person", 0.62), ("risk_suicide", 0.3)),
+            "risk_suicide",
+            False,
+        ),
+        (
+            "everyone would be better off without me",
+            (("risk_suicide", 0.6), ("risk_other_person", 0.3)),
+            "risk_suicide",
+            False,
+        ),
+        # a weak reading of someone else, under the threshold
+        (
+            "my cousin is thinking of ending it all",
+            (("risk_suicide", 0.5), ("risk_other_person", 0.27)),
+            "risk_suicide",
+            False,
+        ),
+    ],
+)
+def test_a_reviewed_suicide_or_self_harm_phrase_keeps_its_verdict_and_says_whose_it_is(
+    safety_net, text, ranking, verdict, about_someone_else
+):
+    """The verdict of a reviewed phrase stays, whoever the classifier thinks it is about; the
+    entity only picks the wording of its reply, for a person worried about someone else when the
+    classifier reads it so and the writer says nothing of themselves."""
+    message = _ranked(text, *ranking)
+    safety_net.process([message])
+    assert message.get(INTENT)["name"] == verdict
+    assert message.get(SAFETY_NET_KEY)["phrase"], "a reviewed phrase should match"
+    assert _entity(message, "about_someone_else") is about_someone_else
+
+
+@pytest.mark.parametrize(
+    ("text", "ranking", "about_someone_else"),
+    [
+        # a weak verdict of someone else at risk
+        (
+            "someone in my chat said they'll do it tonight and logged off",
+            (("risk_other_person", 0.6), ("out_of_scope", 0.2)),
+            True,
+        ),
+        # an ordinary verdict with a strong reading of someone else just behind it
+        (
+            "my colleague said he won't be here next week, can I book for him",
+            (("request_appointment", 0.5), ("risk_other_person", 0.45)),
+            True,
+        ),
+        # the reading behind the check-in is the writer's own
+        (
+            "what's the point of booking, I won't be around",
+            (("risk_suicide", 0.6), ("risk_other_person", 0.3)),
+            False,
+        ),
+    ],
+)
+def test_every_check_in_says_whether_the_risk_read_is_someone_elses(
+    safety_net, text, ranking, about_someone_else
+):
+    """A check-in asks after the writer in either wording, so its wording for someone worried
+    about another person needs only that the reading of risk behind it be someone else's."""
+    message = _ranked(text, *ranking)
+    safety_net.process([message])
+    assert message.get(INTENT)["name"] == "risk_check"
+    assert _entity(message, "about_someone_else") is about_someone_else
+
+
+def test_a_young_persons_check_in_stays_theirs(safety_net):
     message = _ranked(
-        "my friend posted that she's going to jump",
-        ("risk_other_person", 0.62),
-        ("risk_suicide", 0.3),
+        "im 14 and my friend said she'll do it tonight",
+        ("risk_other_person", 0.6),
+        ("under_18", 0.3),
     )
     safety_net.process([message])
-    assert message.get(INTENT)["name"] == "risk_suicide"
+    assert _entity(message, "young_person") is True
     assert _entity(message, "about_someone_else") is None
 
 
-def test_the_someone_else_wording_can_be_turned_off(detector):
-    message = _ranked("my mum has taken too many of her pills", ("risk_other_person", 0.8))
+@pytest.mark.parametrize(
+    ("text", "ranking", "verdict"),
+    [
+        ("my mum has taken too many of her pills", (("risk_other_person", 0.8),), "risk_overdose"),
+        (
+            "my friend posted that she's going to jump",
+            (("risk_other_person", 0.62),),
+            "risk_suicide",
+        ),
+        ("my friend said she'll do it tonight", (("risk_other_person", 0.6),), "risk_check"),
+    ],
+)
+def test_the_someone_else_wording_can_be_turned_off(detector, text, ranking, verdict):
+    message = _ranked(text, *ranking)
     SafetyNet(detector, someone_else_threshold=None).process([message])
-    assert message.get(INTENT)["name"] == "risk_overdose"
+    assert message.get(INTENT)["name"] == verdict
     assert _entity(message, "about_someone_else") is None

@@ -30,11 +30,13 @@ A risk verdict from the classifier alone (no reviewed phrase in the message) is 
   check-ins but also misses risk worded without any listed word, so it ships switched off
   (docs/risk-precision.md has the figures).
 
-An overdose verdict gets the ``about_someone_else`` entity, true when the classifier reads the
-message as about someone else at risk (its ``risk_other_person`` reading at least
-``someone_else_threshold``: "my mum has taken too many of her pills") and the writer says
-nothing of themselves, false otherwise; its slot picks the overdose reply's wording for a person
-who is worried about someone else.
+An overdose, suicide or self-harm verdict gets the ``about_someone_else`` entity, true when the
+classifier reads the message as about someone else at risk (its ``risk_other_person`` reading at
+least ``someone_else_threshold``: "my mum has taken too many of her pills", "my friend posted
+that she's going to jump") and the writer says nothing of themselves, false otherwise. A
+check-in gets it too, true when the reading of risk behind it is someone else's ("my wife said
+goodbye to the kids and walked out with a rope"). Its slot picks the wording of the reply for a
+person who is worried about someone else; the verdict, and so the kind of reply, stays.
 
 A message that says the person is under 18 (the reviewed ``under_18`` phrases, or the classifier's
 verdict) also gets the ``young_person`` entity, whatever reply it gets; its slot then picks the
@@ -133,14 +135,19 @@ YOUNG_PERSON_ENTITY = "young_person"
 ``young_person`` slot then picks the crisis replies written for a child or young person."""
 OTHER_PERSON_INTENT = "risk_other_person"
 OVERDOSE_INTENT = "risk_overdose"
+WORDED_FOR_WHOEVER_IT_IS_ABOUT = frozenset({OVERDOSE_INTENT, "risk_suicide", "risk_self_harm"})
+"""Verdicts whose reply has a wording for a person worried about someone else
+(``bot/domain/safety.yml``): a reviewed phrase says what the risk is, not whose it is."""
 SOMEONE_ELSE_ENTITY = "about_someone_else"
 WRITER_WORDS = re.compile(r"\b(?:i|i'm|im|i've|ive|i'd|i'll|me|myself)\b", re.IGNORECASE)
-"""The writer speaking of themselves: an overdose message with any of these is read as the
-writer's own ("my friend doesn't know I've taken an overdose"), however the classifier reads it."""
+"""The writer speaking of themselves: an overdose, suicide or self-harm message with any of these
+is read as the writer's own ("my friend doesn't know I've taken an overdose"), however the
+classifier reads it."""
 DEFAULT_SOMEONE_ELSE_THRESHOLD = 0.5
-"""The classifier's reading of someone else at risk from which an overdose message is answered
-as about someone else (docs/routes.md, "Someone else's overdose": on the development parts, no
-message about the writer's own overdose read above 0.11)."""
+"""The classifier's reading of someone else at risk from which an overdose, suicide or self-harm
+message is answered as about someone else (docs/routes.md, "Someone else at risk, in the words
+of another kind of risk": on the development parts, no message about the writer's own overdose
+read above 0.11, nor any about their own suicide or self-harm above 0.24)."""
 
 SAFETY_NET_KEY = "safety_net"
 """Parse-data key that records which reviewed phrase fired (the phrase, never the message)."""
@@ -222,27 +229,39 @@ class SafetyNet(GraphComponent):
         self._answer_as_about_someone_else(message, young_person)
 
     def _answer_as_about_someone_else(self, message: Message, young_person: bool) -> None:
-        """Word an overdose reply for a writer who is worried about someone else.
+        """Word a crisis reply or check-in for a writer who is worried about someone else.
 
         The reviewed phrases say what the risk is, not whose it is: "my mum has taken too many
         of her pills" matches an overdose phrase, and the reply told the writer to call for help
-        "even if you feel okay". The overdose reply stays (it is the more urgent one); the
-        ``about_someone_else`` entity, set true or false on every overdose verdict, picks its
-        wording. It takes two things to word it for someone else: the classifier reads the
-        message as about someone else (on the development parts, messages about the writer's
-        own overdose read at most 0.11 as someone else's), and the writer says nothing of
-        themselves ("I", "me"...): the classifier also reads "my friend doesn't know I've taken
-        an overdose" as about the friend, and the writer's own overdose must never be answered
-        as someone else's. A message that says both gets the writer's wording. Suicide and
-        self-harm verdicts are left as they are: a weak reading of someone else never overrides
-        a reviewed phrase about the writer's own risk (the goodbye letters to one's family).
-        A young person's overdose reply is theirs whoever it is about. The classifier's reading
-        of someone else is still in the ranking after the verdict: a reviewed overdose phrase
-        replaces only the overdose entry.
+        "even if you feel okay"; "my friend posted that she's going to jump" matches a suicide
+        phrase, and the reply told the writer "I'm really sorry you're going through this". The
+        verdict stays (the overdose reply is the more urgent one, and a reviewed phrase keeps
+        its kind of reply); the ``about_someone_else`` entity, set true or false on every
+        verdict whose reply has a wording for someone else, picks the wording. It takes two
+        things to word it for someone else: the classifier reads the message as about someone
+        else (on the development parts, messages about the writer's own overdose read at most
+        0.11 as someone else's, and about their own suicide or self-harm at most 0.24), and the
+        writer says nothing of themselves ("I", "me"...): the classifier also reads "my friend
+        doesn't know I've taken an overdose" as about the friend, and the writer's own risk must
+        never be answered as someone else's.
+
+        A check-in asks rather than tells, and its wording for someone else still asks after
+        the writer ("or you're not safe yourself"), so it needs only that the reading of risk
+        behind it be someone else's: a weak verdict of someone else at risk, or someone else as
+        the strongest reading of risk behind an ordinary or torn one. A young person's replies
+        are theirs whoever it is about. The classifier's ranking is kept after the verdict: a
+        reviewed phrase replaces only its own intent's entry.
         """
         if self._someone_else_threshold is None or young_person:
             return
-        if (message.get(INTENT) or {}).get("name") == OVERDOSE_INTENT:
+        verdict = (message.get(INTENT) or {}).get("name")
+        if verdict == CHECK_IN_INTENT:
+            _mark(
+                message,
+                SOMEONE_ELSE_ENTITY,
+                self._strongest_risk_reading(message) == OTHER_PERSON_INTENT,
+            )
+        elif verdict in WORDED_FOR_WHOEVER_IT_IS_ABOUT:
             text = (message.get(TEXT) or "").replace("\u2019", "'")
             reading = _reading(message, OTHER_PERSON_INTENT)
             read_as_someone_elses = reading >= self._someone_else_threshold
@@ -252,6 +271,13 @@ class SafetyNet(GraphComponent):
                 SOMEONE_ELSE_ENTITY,
                 read_as_someone_elses and not writer_speaks_of_themselves,
             )
+
+    def _strongest_risk_reading(self, message: Message) -> str | None:
+        """The risk intent the classifier's ranking puts first (the reading behind a check-in)."""
+        for ranked in message.get(INTENT_RANKING_KEY) or []:
+            if ranked.get("name") in self._risk_intents:
+                return str(ranked["name"])
+        return None
 
     def _apply_verdict(self, message: Message, text: str, detection: Detection | None) -> None:
         if detection is None:

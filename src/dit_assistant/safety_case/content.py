@@ -74,7 +74,7 @@ EXAMPLE_VALUES: dict[str, tuple[str, str]] = {
 }
 _CONDITION_WORDS: dict[tuple[str, Any], str] = {
     ("young_person", True): "once the conversation has said the person is under 18",
-    ("about_someone_else", True): "when the message is about someone else's overdose",
+    ("about_someone_else", True): "when the message is about someone else at risk",
     ("intake_contact_method", "email"): "when the person chose email",
     ("intake_contact_method", "text"): "when the person chose text messages",
 }
