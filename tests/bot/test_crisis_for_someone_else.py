@@ -145,6 +145,12 @@ OWN_SUICIDE_OR_SELF_HARM = [
     "my dad doesn't know I'm planning to jump",
     "thinking of ending it all",
     "planning to jump off the car park tonight",
+    # said beside someone else: "my boyfriend ... want to die" is also a someone-else phrase
+    "my boyfriend left and I want to die",
+    "my girlfriend dumped me and i just want to die",
+    "my husband cheated and I've been self harming again",
+    "my dad passed and I don't want to live anymore",
+    "my mum shouts at me every day and I want to kill myself",
 ]
 
 

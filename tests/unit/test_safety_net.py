@@ -646,3 +646,53 @@ def test_the_someone_else_wording_can_be_turned_off(detector, text, ranking, ver
     SafetyNet(detector, someone_else_threshold=None).process([message])
     assert message.get(INTENT)["name"] == verdict
     assert _entity(message, "about_someone_else") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "first_person"),
+    [
+        ("I want to die", True),
+        ("my boyfriend left and I want to die", True),
+        ("my boyfriend left and i really want to die", True),
+        ("my husband cheated and I've been self harming again", True),
+        ("my friend says she wants to die and I don't know what to do", False),
+        ("my mum wants to die. I want to help her", False),
+        # someone else's words, reported: theirs
+        ('my son said "I want to die" at dinner', False),
+        ("my sister texted me i want to die last night", False),
+    ],
+)
+def test_a_suicide_or_self_harm_phrase_knows_whether_the_writer_says_it_of_themselves(
+    detector, text, first_person
+):
+    said = [d for d in detector.detect_all(text) if d.intent in ("risk_suicide", "risk_self_harm")]
+    assert said, text
+    assert any(d.first_person for d in said) is first_person
+
+
+@pytest.mark.parametrize(
+    ("text", "ranking", "verdict"),
+    [
+        # a someone-else phrase ("boyfriend ... want to die") and the writer's own "I want to die"
+        ("my boyfriend left and I want to die", (("ask_relationships", 0.6),), "risk_suicide"),
+        # a confident reading of someone else never overrides the writer's own phrase
+        ("my boyfriend left and I want to die", (("risk_other_person", 0.95),), "risk_suicide"),
+        # someone else's, the writer worried: the someone-else reply stays
+        (
+            "my friend says she wants to die and I don't know what to do",
+            (("risk_other_person", 0.95),),
+            "risk_other_person",
+        ),
+        (
+            'my son said "I want to die" at dinner',
+            (("risk_other_person", 0.95),),
+            "risk_other_person",
+        ),
+    ],
+)
+def test_the_writers_own_risk_said_beside_someone_else_gets_the_reply_written_to_them(
+    safety_net, text, ranking, verdict
+):
+    message = _ranked(text, *ranking)
+    safety_net.process([message])
+    assert message.get(INTENT)["name"] == verdict

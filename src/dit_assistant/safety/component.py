@@ -138,6 +138,9 @@ OVERDOSE_INTENT = "risk_overdose"
 WORDED_FOR_WHOEVER_IT_IS_ABOUT = frozenset({OVERDOSE_INTENT, "risk_suicide", "risk_self_harm"})
 """Verdicts whose reply has a wording for a person worried about someone else
 (``bot/domain/safety.yml``): a reviewed phrase says what the risk is, not whose it is."""
+SAID_OF_THEMSELVES = frozenset({"risk_suicide", "risk_self_harm"})
+"""Reviewed phrases that, said in the first person, are the writer's own risk whatever else the
+message says of someone else (see ``_the_writers_own_first``)."""
 SOMEONE_ELSE_ENTITY = "about_someone_else"
 WRITER_WORDS = re.compile(r"\b(?:i|i'm|im|i've|ive|i'd|i'll|me|myself)\b", re.IGNORECASE)
 """The writer speaking of themselves: an overdose, suicide or self-harm message with any of these
@@ -219,7 +222,7 @@ class SafetyNet(GraphComponent):
     def _apply(self, message: Message) -> None:
         text = message.get(TEXT) or ""
         detections = self._detector.detect_all(text)
-        self._apply_verdict(message, text, detections[0] if detections else None)
+        self._apply_verdict(message, text, _the_writers_own_first(detections))
         intent = (message.get(INTENT) or {}).get("name")
         young_person = intent == YOUNG_PERSON_INTENT or any(
             d.intent == YOUNG_PERSON_INTENT for d in detections
@@ -286,11 +289,13 @@ class SafetyNet(GraphComponent):
         intent = message.get(INTENT) or {}
         current, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
         # A confident classifier verdict for a more urgent risk stands ("my partner took all her
-        # pills": overdose before suicide); a weak one never overrides a reviewed phrase.
+        # pills": overdose before suicide); a weak one never overrides a reviewed phrase. Nor does
+        # a reading of someone else override a phrase the writer says of themselves.
         if (
             current in self._risk_intents
             and confidence >= self._confirm_threshold
             and self._more_urgent(current, detection.intent)
+            and not (current == OTHER_PERSON_INTENT and detection.first_person)
         ):
             return
         message.set(INTENT, {"name": detection.intent, "confidence": 1.0}, add_to_output=True)
@@ -411,6 +416,26 @@ class SafetyNet(GraphComponent):
         """Whether ``first`` comes before (or is) ``second`` in the reviewed priority order."""
         order = list(self._detector.intents)
         return order.index(first) <= order.index(second)
+
+
+def _the_writers_own_first(detections: list[Detection]) -> Detection | None:
+    """The reviewed phrase that decides the verdict: the most urgent, unless it is someone else
+    at risk while the writer says a suicide or self-harm phrase of themselves.
+
+    The someone-else phrases leave room for a few words between the person and the risk ("my
+    boyfriend ... want to die"), so "my boyfriend left and I want to die" matched one, and the
+    writer, who is at risk, was answered as someone worried about another person. A phrase said
+    in the first person ("I want to die") is the writer's own: it gets the reply written to
+    them, which also names the emergency route for someone else's life. "my friend says she
+    wants to die and I don't know what to do" stays someone else's.
+    """
+    if not detections:
+        return None
+    if detections[0].intent == OTHER_PERSON_INTENT:
+        for detection in detections:
+            if detection.intent in SAID_OF_THEMSELVES and detection.first_person:
+                return detection
+    return detections[0]
 
 
 def _optional_float(value: Any) -> float | None:

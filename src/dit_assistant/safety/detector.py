@@ -9,6 +9,9 @@ that contains one of the reviewed phrases is treated as risk. It works on words,
    while real words such as "skill" are left alone.
 3. spaCy's ``Matcher`` compares the dictionary form (lemma) of each word with the patterns, so
    "killing myself", "killed myself" and "kill myself" are one pattern.
+4. Each match says whether the writer said it of themselves ("I" just before it, not reported
+   after "said" or "told"): the safety net lets such a suicide or self-harm phrase win over a
+   reading of someone else (``component._the_writers_own_first``).
 
 The phrase syntax is documented at the top of ``patterns.yml``.
 """
@@ -38,6 +41,15 @@ _APOSTROPHES = re.compile(r"['’‘`´]")
 _MAX_WILDCARDS = 4  # "..." in a phrase stands for up to this many words
 _SENTENCE_BREAK = re.compile(r"[.!?;\n]+")
 _END = "endofsentence"  # stands for "$" in phrases; no real word is spelled like it
+_FIRST_PERSON = frozenset({"i", "im", "ive", "id", "ill"})  # apostrophes dropped: "I'll" -> "ill"
+_FIRST_PERSON_REACH = 2  # "I want to die", "I really want to die", "I just really want to die"
+# Words that put someone else's "I" in the writer's message: "my son said I want to die".
+# Only words that report speech or writing: "my mum shouts at me and I want to die" is the
+# writer's own.
+_SAYING = frozenset(
+    {"say", "said", "tell", "told", "text", "texted", "message", "messaged", "post", "posted"}
+    | {"write", "wrote"}
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,9 @@ class Detection:
 
     intent: str
     phrase: str
+    first_person: bool = False
+    """Whether the writer said it of themselves: "I", "I'm", "I've"... just before the phrase
+    ("my boyfriend left and I want to die"), where "she wants to die" says it of someone else."""
 
 
 @dataclass(frozen=True)
@@ -188,7 +203,11 @@ class RiskDetector:
             phrase = self._phrases[self._nlp.vocab.strings[match_id]]
             if any(s < end and start < e for s, e in excused.get(phrase.intent, ())):
                 continue
-            found.setdefault(phrase.text + phrase.intent, Detection(phrase.intent, phrase.text))
+            key = phrase.text + phrase.intent
+            first_person = _said_in_the_first_person(doc, start) or (
+                key in found and found[key].first_person
+            )
+            found[key] = Detection(phrase.intent, phrase.text, first_person)
         return sorted(found.values(), key=lambda d: self.priority.index(d.intent))
 
     def detect(self, text: str) -> Detection | None:
@@ -207,6 +226,30 @@ class RiskDetector:
     @property
     def intents(self) -> Iterable[str]:
         return tuple(self.priority)
+
+
+def _said_in_the_first_person(doc: Doc, start: int) -> bool:
+    """Whether one of the words just before ``start`` (in the same sentence, the phrase's own
+    first word included) is the writer's "I", and not someone else's quoted: no word of saying
+    ("said", "told", "texted"...) comes before it in the sentence ("my son said "I want to
+    die"" is the son's)."""
+    for index in range(start, max(start - _FIRST_PERSON_REACH, 0) - 1, -1):
+        word = doc[index].lower_
+        if word == _END and index != start:
+            return False
+        if word in _FIRST_PERSON:
+            return not _quoted(doc, index)
+    return False
+
+
+def _quoted(doc: Doc, index: int) -> bool:
+    """Whether a word of saying comes before ``index`` in its sentence."""
+    for before in range(index - 1, -1, -1):
+        if doc[before].lower_ == _END:
+            return False
+        if doc[before].lemma_ in _SAYING or doc[before].lower_ in _SAYING:
+            return True
+    return False
 
 
 def load_spec(path: Path | None = None) -> dict[str, Any]:
