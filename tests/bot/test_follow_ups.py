@@ -2,7 +2,8 @@
 (``src/dit_assistant/nlu/companions.py``), judged by the reply a person reads, with the same
 key-fact patterns as the real questions.
 
-``tests/conversations/follow_ups_dev.yml`` was read while building the mechanism;
+``tests/conversations/follow_ups_dev.yml`` was read while building the mechanism, and
+``follow_ups_second_dev.yml`` (written apart, later) while widening it;
 ``follow_ups_held_out.yml`` was written apart, without the training data, and is only scored.
 Each pair is also scored without its first question, to show what the context adds.
 """
@@ -21,7 +22,10 @@ from tests.fixtures.real_questions import RealQuestion, judge, load_expectations
 # Measured: dev 28/30 (93.3%; 66.7% read alone), held out 50/70 (71.4%; 58.6% read alone); with
 # the fourth round of training data and the continuation margin, dev 28/30 (73.3% alone), held
 # out 52/70 (74.3%; 62.9% alone).
-FLOORS = {"dev": 0.93, "held_out": 0.74}
+# Then, with short messages read as follow-ups and a follow-up read alone as out of scope
+# continuing the question before it: dev 28/30, second dev 49/80 (44 before), held out 53/70
+# (75.7%).
+FLOORS = {"dev": 0.93, "second_dev": 0.61, "held_out": 0.757}
 
 ORDINARY_QUESTION = "how much does it cost?"
 HELD_OUT_RISK = load_yaml("safety/heldout_risk.yml")
@@ -54,7 +58,7 @@ def _correct(
     return verdict.correct, verdict.outcome
 
 
-@pytest.mark.parametrize("part", ["dev", "held_out"])
+@pytest.mark.parametrize("part", ["dev", "second_dev", "held_out"])
 def test_follow_ups_get_the_answer_their_context_asks_for(bot, settings, part, capsys):
     pairs, expectations = load_pairs(part), load_expectations()
     in_context = [_correct(bot, settings, expectations, p, part, True) for p in pairs]
@@ -68,7 +72,7 @@ def test_follow_ups_get_the_answer_their_context_asks_for(bot, settings, part, c
             f"{sum(c for c, _ in alone) / len(pairs):.1%} read alone; "
             f"{len(alarmed)} check-ins or crisis replies in context, {len(alarmed_alone)} alone"
         )
-        if part == "dev":
+        if part != "held_out":
             for pair, (correct, outcome) in zip(pairs, in_context, strict=True):
                 if not correct:
                     print(f"  {outcome}: {pair.first!r} -> {pair.then!r} ({pair.topic})")

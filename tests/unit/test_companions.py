@@ -12,6 +12,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from dit_assistant.nlu.companions import (
     FOLLOW_UP,
+    PREVIOUS_TOPIC,
     QUESTION,
     CompanionResolver,
     previous_question,
@@ -31,6 +32,12 @@ from dit_assistant.nlu.companions import (
         "so I don't have to stop them?",
         "meaning?",
         "How so?",
+        # a question too short to stand alone, whatever the words
+        "for students?",
+        "with who?",
+        "a woman?",
+        # a fragment that finishes the question before
+        "even if mine was fine?",
     ],
 )
 def test_short_messages_that_lean_on_what_came_before_read_as_follow_ups(text):
@@ -46,6 +53,9 @@ def test_short_messages_that_lean_on_what_came_before_read_as_follow_ups(text):
         "???",
         # long enough to stand on its own, though it opens with "and"
         "and I was wondering whether you offer sessions in the evening after work",
+        # short, but no question: a request of its own
+        "help",
+        "speak to someone",
     ],
 )
 def test_questions_that_stand_alone_do_not(text):
@@ -164,3 +174,34 @@ def test_the_continuation_margin_is_for_follow_ups_only(resolver):
     whole = _read("and I'm anxious, can I come weekly?", "ask_frequency", 0.6)
     question = _read("can I come weekly?", "ask_appointment_times", 0.85)
     assert resolver.takes_reading(whole, question, QUESTION) is False
+
+
+def _follow_up(text: str, intent: str, confidence: float, previous_topic: str) -> Message:
+    companion = _read(f"earlier question {text}", intent, confidence)
+    companion.set(PREVIOUS_TOPIC, previous_topic)
+    return companion
+
+
+@pytest.mark.parametrize(
+    ("own", "joint", "previous_topic", "taken"),
+    [
+        # read alone as outside the service, with its question as that question's topic: taken
+        (("out_of_scope", 0.91), ("ask_missed_session", 0.99), "ask_missed_session", True),
+        # not confident enough together
+        (("out_of_scope", 0.91), ("ask_missed_session", 0.8), "ask_missed_session", False),
+        # together it reads as another topic than the question before: the margin decides
+        (("out_of_scope", 0.91), ("ask_cost", 0.99), "ask_missed_session", False),
+        # an ordinary reading of its own keeps the margin
+        (("ask_cost", 0.91), ("ask_missed_session", 0.99), "ask_missed_session", False),
+        # risk is never replaced
+        (("risk_suicide", 0.5), ("ask_waiting_time", 1.0), "ask_waiting_time", False),
+    ],
+)
+def test_a_follow_up_read_as_out_of_scope_continues_the_question_it_follows(
+    resolver, own, joint, previous_topic, taken
+):
+    """ "does that count as one of the 16?" after "what if I miss a week?" reads alone as outside
+    the service (0.91) and with its question as missing a session (0.99)."""
+    text = "does that count as one of the 16?"
+    whole, companion = _read(text, *own), _follow_up(text, *joint, previous_topic)
+    assert resolver.takes_reading(whole, companion, FOLLOW_UP) is taken

@@ -46,6 +46,9 @@ from dit_assistant.safety import SAFETY_ROUTES
 COMPANION_OF = "companion_of"
 COMPANION_KIND = "companion_kind"
 FOLLOW_UP, QUESTION, STATEMENT = "follow_up", "question", "statement"
+# Set on a follow-up's companion: the topic the assistant answered the question before it with.
+PREVIOUS_TOPIC = "previous_topic"
+OUT_OF_SCOPE = "out_of_scope"
 # Set on a message (and kept in its parse data) that shared a difficulty before its question.
 SHARED_DIFFICULTY = "shared_difficulty"
 DIFFICULTY_INTENT = "share_difficulty"
@@ -66,6 +69,10 @@ RISK_READINGS = {name for name in SAFETY_ROUTES if name.startswith("risk_")}
 _WORD = re.compile(r"[a-z0-9']+")
 
 MOST_FOLLOW_UP_WORDS = 8
+# A question this short after an answered question leans on it whatever its words ("with
+# who?" after a question about accreditation, "weekends?"); without a question mark it may be a
+# request of its own ("help").
+FEWEST_WORDS_TO_STAND_ALONE = 4
 # Openings that continue the previous question ("and weekends?", "what about by phone?").
 CONTINUATIONS = (
     "and",
@@ -79,6 +86,10 @@ CONTINUATIONS = (
     "how about",
     "what if",
     "why",
+    # fragments that finish the question before ("even if mine was fine?", "for students?")
+    "even",
+    "for",
+    "with",
 )
 # Whole messages that ask to have the previous answer explained or expanded: they continue it as
 # surely as an "and" does, though their words ("mean", "explain") read alone as a question of
@@ -131,6 +142,8 @@ def reads_as_follow_up(text: str) -> bool:
     words = _words(text)
     if not words or len(words) > MOST_FOLLOW_UP_WORDS:
         return False
+    if len(words) < FEWEST_WORDS_TO_STAND_ALONE and text.rstrip().endswith("?"):
+        return True
     return opens_as_continuation(text) or any(word in POINTERS for word in words)
 
 
@@ -156,13 +169,20 @@ def split_question(text: str) -> tuple[str, str] | None:
 def previous_question(tracker: DialogueStateTracker | None) -> str | None:
     """The text of the person's last message, if it was a question the assistant answers and no
     form is waiting for an answer."""
+    answered = previous_answered_question(tracker)
+    return answered[0] if answered else None
+
+
+def previous_answered_question(tracker: DialogueStateTracker | None) -> tuple[str, str] | None:
+    """The text and topic of the person's last message, if it was a question the assistant
+    answers and no form is waiting for an answer."""
     if tracker is None or tracker.active_loop_name:
         return None
     latest = tracker.latest_message
     if latest is None or not latest.text:
         return None
     intent = (latest.intent or {}).get("name") or ""
-    return latest.text if intent.startswith(TOPIC_PREFIX) else None
+    return (latest.text, intent) if intent.startswith(TOPIC_PREFIX) else None
 
 
 def _reading(message: Message) -> tuple[str, float]:
@@ -190,8 +210,11 @@ class _PassThroughTraining(GraphComponent):
         return training_data
 
 
-def _companion(text: str, index: int, kind: str) -> Message:
-    return Message(data={TEXT: text, COMPANION_OF: index, COMPANION_KIND: kind})
+def _companion(text: str, index: int, kind: str, previous_topic: str | None = None) -> Message:
+    data: dict[str, Any] = {TEXT: text, COMPANION_OF: index, COMPANION_KIND: kind}
+    if previous_topic is not None:
+        data[PREVIOUS_TOPIC] = previous_topic
+    return Message(data=data)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
@@ -201,14 +224,15 @@ class CompanionReader(_PassThroughTraining):
     def process(
         self, messages: list[Message], tracker: DialogueStateTracker | None = None
     ) -> list[Message]:
-        previous = previous_question(tracker)
+        previous = previous_answered_question(tracker)
         companions = []
         for index, message in enumerate(messages):
             if message.get(COMPANION_OF) is not None:
                 continue
             text = message.get(TEXT) or ""
             if previous is not None and reads_as_follow_up(text):
-                companions.append(_companion(f"{previous} {text}", index, FOLLOW_UP))
+                question, topic = previous
+                companions.append(_companion(f"{question} {text}", index, FOLLOW_UP, topic))
             parts = split_question(text)
             if parts is not None:
                 companions.append(_companion(parts[0], index, STATEMENT))
@@ -226,7 +250,11 @@ class CompanionResolver(_PassThroughTraining):
     the previous question ("and", "what about"): the person has said it leans on it, so the
     reading with it needs a smaller lead ("what about for my insurer?" after a question about a
     letter for work reads alone as the insurer referral route, 0.78, and with it as the letter,
-    1.0). ``question`` (config): how confident the reading of a message's question must be
+    1.0). ``continues_previous`` (config): how confident the reading of a follow-up with its
+    question must be, as that question's own topic, to replace a reading of the follow-up alone
+    as out of scope ("does that count as one of the 16?" after a question about missing a
+    session: out of scope alone at 0.91, missing a session with it at 0.99; no margin over 0.91
+    could be had). ``question`` (config): how confident the reading of a message's question must be
     to replace a whole reading that answers nothing (sharing a difficulty, the fallback, a
     greeting) when what the message says before it tells of a difficulty. ``risk_acted_on``
     (config): a risk reading at least this confident is never replaced; it is the fallback
@@ -240,6 +268,7 @@ class CompanionResolver(_PassThroughTraining):
         return {
             "margin": 0.3,
             "continuation_margin": 0.2,
+            "continues_previous": 0.9,
             "question": 0.5,
             "risk_acted_on": 0.2,
             "difficulty": 0.25,
@@ -287,6 +316,13 @@ class CompanionResolver(_PassThroughTraining):
             return False
         if kind == QUESTION and own_name in NON_ANSWERS and shares_difficulty:
             return confidence >= self.config["question"]
+        if (
+            kind == FOLLOW_UP
+            and own_name == OUT_OF_SCOPE
+            and name == companion.get(PREVIOUS_TOPIC)
+            and confidence >= self.config["continues_previous"]
+        ):
+            return True
         margin = self.config["margin"]
         if kind == FOLLOW_UP and opens_as_continuation(whole.get(TEXT) or ""):
             margin = self.config["continuation_margin"]
