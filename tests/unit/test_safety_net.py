@@ -696,3 +696,19 @@ def test_the_writers_own_risk_said_beside_someone_else_gets_the_reply_written_to
     message = _ranked(text, *ranking)
     safety_net.process([message])
     assert message.get(INTENT)["name"] == verdict
+
+
+@pytest.mark.parametrize(
+    ("text", "overdose"),
+    [
+        ("od'd last night and didn't tell anyone", True),
+        ("I OD\u2019d on my meds", True),
+        ("i od'ed earlier", True),
+        # "odd" is an ordinary word
+        ("that's odd, the form didn't send", False),
+        ("I feel a bit odd about starting therapy", False),
+    ],
+)
+def test_od_d_is_read_as_overdosed_and_odd_as_odd(detector, text, overdose):
+    found = [d.intent for d in detector.detect_all(text)]
+    assert ("risk_overdose" in found) is overdose, found

@@ -69,8 +69,14 @@ class _Phrase:
     text: str
 
 
+# "OD'd" (overdosed) would read as "odd" once its apostrophe is dropped, so it is spelled out
+# first; "odd" itself is an ordinary word and stays one.
+_OVERDOSED = re.compile(r"\bod['’‘`´]e?d\b")
+
+
 def _words(text: str) -> list[str]:
-    return _WORD.findall(_APOSTROPHES.sub("", text.lower()))
+    spelled_out = _OVERDOSED.sub("overdosed", text.lower())
+    return _WORD.findall(_APOSTROPHES.sub("", spelled_out))
 
 
 def _sentence_words(text: str) -> list[str]:
