@@ -61,11 +61,20 @@ def first_lines(text: str, count: int = 2) -> str:
     return "\n".join(text.split("\n")[:count])
 
 
-def test_someone_elses_overdose_gets_a_reply_written_for_them(bot, capsys):
-    turns = {text: bot.new_conversation().say(text) for text in SOMEONE_ELSES_OVERDOSE}
+def replies_written_for_them(bot, capsys, label: str, texts: list[str]):
+    """Each message's first turn, and those that read a reply written for someone worried about
+    another person (printed)."""
+    turns = {text: bot.new_conversation().say(text) for text in texts}
     fitting = [text for text, turn in turns.items() if turn.is_for_someone_worried_about_another]
     with capsys.disabled():
-        print(f"\nsomeone else's overdose, a reply written for them: {len(fitting)}/{len(turns)}")
+        print(f"\n{label}, a reply written for them: {len(fitting)}/{len(turns)}")
+    return turns, fitting
+
+
+def test_someone_elses_overdose_gets_a_reply_written_for_them(bot, capsys):
+    turns, fitting = replies_written_for_them(
+        bot, capsys, "someone else's overdose", SOMEONE_ELSES_OVERDOSE
+    )
     for text, turn in turns.items():
         # Whoever it is written for: the emergency route first, and the overdose reply's
         # urgency unless the someone-else reply came.
@@ -155,13 +164,9 @@ OWN_SUICIDE_OR_SELF_HARM = [
 
 
 def test_someone_elses_suicide_or_self_harm_gets_a_reply_written_for_them(bot, capsys):
-    turns = {text: bot.new_conversation().say(text) for text in SOMEONE_ELSES_SUICIDE_OR_SELF_HARM}
-    fitting = [text for text, turn in turns.items() if turn.is_for_someone_worried_about_another]
-    with capsys.disabled():
-        print(
-            f"\nsomeone else's suicide or self-harm, a reply written for them: "
-            f"{len(fitting)}/{len(turns)}"
-        )
+    turns, fitting = replies_written_for_them(
+        bot, capsys, "someone else's suicide or self-harm", SOMEONE_ELSES_SUICIDE_OR_SELF_HARM
+    )
     for text, turn in turns.items():
         assert turn.is_alarm, (text, turn.responses)
         assert get_settings().helplines.emergency in turn.text, (text, turn.text)

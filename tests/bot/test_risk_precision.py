@@ -295,7 +295,8 @@ def test_all_held_out_risk_messages_together(bot, capsys):
         per_category.setdefault(category, Counter())[kind or "missed"] += 1
     caught = sum(n for c in per_category.values() for kind, n in c.items() if kind != "missed")
     # Whether the reply fits the person speaking: someone worried about another person should
-    # read a reply written for them (printed, not held: docs/routes.md, "Someone else's overdose").
+    # read a reply written for them (printed, not held: docs/routes.md, "Someone else's overdose"
+    # and "Someone else at risk, in the words of another kind of risk").
     about_others = [m["text"] for m in messages if m["category"] == "risk_other_person"]
     fitting = sum(risk_turn(bot, t).is_for_someone_worried_about_another for t in about_others)
     with capsys.disabled():

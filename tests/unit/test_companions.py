@@ -15,7 +15,7 @@ from dit_assistant.nlu.companions import (
     PREVIOUS_TOPIC,
     QUESTION,
     CompanionResolver,
-    previous_question,
+    previous_answered_question,
     reads_as_follow_up,
     split_question,
 )
@@ -72,24 +72,24 @@ def _said(text: str, intent: str) -> UserUttered:
 
 def test_an_answered_question_sets_the_context():
     tracker = _tracker(_said("how much does it cost?", "ask_cost"))
-    assert previous_question(tracker) == "how much does it cost?"
+    assert previous_answered_question(tracker) == ("how much does it cost?", "ask_cost")
 
 
 @pytest.mark.parametrize("intent", ["greet", "risk_suicide", "request_appointment", "nlu_fallback"])
 def test_other_messages_set_none(intent):
-    assert previous_question(_tracker(_said("hello there", intent))) is None
+    assert previous_answered_question(_tracker(_said("hello there", intent))) is None
 
 
 def test_no_context_while_a_form_waits_for_an_answer():
     """Inside the enquiry form, "it's Sam" after a question asked mid-form is the form's answer,
     not a follow-up to that question."""
     tracker = _tracker(ActiveLoop("intake_form"), _said("how much does it cost?", "ask_cost"))
-    assert previous_question(tracker) is None
+    assert previous_answered_question(tracker) is None
 
 
 def test_no_context_in_a_new_conversation():
-    assert previous_question(_tracker()) is None
-    assert previous_question(None) is None
+    assert previous_answered_question(_tracker()) is None
+    assert previous_answered_question(None) is None
 
 
 @pytest.mark.parametrize(

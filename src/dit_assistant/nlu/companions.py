@@ -166,13 +166,6 @@ def split_question(text: str) -> tuple[str, str] | None:
     return None
 
 
-def previous_question(tracker: DialogueStateTracker | None) -> str | None:
-    """The text of the person's last message, if it was a question the assistant answers and no
-    form is waiting for an answer."""
-    answered = previous_answered_question(tracker)
-    return answered[0] if answered else None
-
-
 def previous_answered_question(tracker: DialogueStateTracker | None) -> tuple[str, str] | None:
     """The text and topic of the person's last message, if it was a question the assistant
     answers and no form is waiting for an answer."""

@@ -135,12 +135,12 @@ YOUNG_PERSON_ENTITY = "young_person"
 ``young_person`` slot then picks the crisis replies written for a child or young person."""
 OTHER_PERSON_INTENT = "risk_other_person"
 OVERDOSE_INTENT = "risk_overdose"
-WORDED_FOR_WHOEVER_IT_IS_ABOUT = frozenset({OVERDOSE_INTENT, "risk_suicide", "risk_self_harm"})
-"""Verdicts whose reply has a wording for a person worried about someone else
-(``bot/domain/safety.yml``): a reviewed phrase says what the risk is, not whose it is."""
 SAID_OF_THEMSELVES = frozenset({"risk_suicide", "risk_self_harm"})
 """Reviewed phrases that, said in the first person, are the writer's own risk whatever else the
 message says of someone else (see ``_the_writers_own_first``)."""
+WORDED_FOR_WHOEVER_IT_IS_ABOUT = SAID_OF_THEMSELVES | {OVERDOSE_INTENT}
+"""Verdicts whose reply has a wording for a person worried about someone else
+(``bot/domain/safety.yml``): a reviewed phrase says what the risk is, not whose it is."""
 SOMEONE_ELSE_ENTITY = "about_someone_else"
 WRITER_WORDS = re.compile(r"\b(?:i|i'm|im|i've|ive|i'd|i'll|me|myself)\b", re.IGNORECASE)
 """The writer speaking of themselves: an overdose, suicide or self-harm message with any of these
@@ -170,7 +170,8 @@ class SafetyNet(GraphComponent):
         # check_in_threshold: a risk reading at least this confident gets the check-in even
         # when an ordinary intent came first; None turns that off.
         # someone_else_threshold: a reading of someone else at risk at least this confident
-        # words an overdose reply for a person worried about someone else; None turns that off.
+        # words an overdose, suicide or self-harm reply for a person worried about someone
+        # else; None turns that off.
         return {
             "patterns_file": None,
             "confirm_threshold": 0.8,
