@@ -25,7 +25,7 @@ from .safety import SAFETY_ROUTES
 logger = logging.getLogger(__name__)
 
 REPLIES = {"utter_default": "default", "utter_out_of_scope": "out_of_scope"}
-NOT_A_TOPIC = SAFETY_ROUTES | {"nlu_fallback", "out_of_scope", "gibberish"}
+NOT_A_TOPIC = SAFETY_ROUTES | {"nlu_fallback", "out_of_scope", "small_talk", "gibberish"}
 
 
 def nearest_intent(message: dict[str, Any]) -> str | None:

@@ -103,6 +103,25 @@ def test_questions_it_cannot_answer_get_the_honest_unknown(conversation, setting
     assert settings.clinic.phone in turn.text
 
 
+@pytest.mark.parametrize(
+    "remark",
+    [
+        "my kettle finally gave up the ghost this morning",
+        "the dog pinched my sandwich off the counter again",
+        "we got absolutely thrashed at the pub quiz last night",
+        "my nan's lasagne is to die for",
+    ],
+)
+def test_an_everyday_remark_gets_the_honest_reply_and_no_alarm(conversation, settings, remark):
+    """A remark that asks nothing, with or without a word of death or violence, is neither risk
+    nor a question: the honest reply with the team's contacts (docs/risk-precision.md,
+    "Everyday remarks, landed")."""
+    turn = conversation.say(remark)
+    assert not turn.is_alarm, turn.responses
+    assert turn.responses[0] in {"utter_out_of_scope", "utter_default"}, turn.responses
+    assert settings.clinic.phone in turn.text
+
+
 def test_conversation_continues_after_fallback(conversation):
     conversation.say("qwerty uiop")
     assert conversation.say("how many sessions are there").responses == [

@@ -185,9 +185,13 @@ def test_the_writers_own_suicide_or_self_harm_is_never_answered_as_someone_elses
 
 
 def test_the_crisis_wording_for_someone_else_never_carries_over(bot):
+    """The wording of the crisis reply or check-in for someone else comes from a slot set on
+    each message: a later message about the writer's own risk gets the writer's wording."""
     person = bot.new_conversation()
-    first = person.say("my dad says he's planning to jump off the multi storey car park")
-    assert first.responses[:1] == ["utter_crisis"], first.responses
+    first = person.say("my wife said goodbye to the kids and walked out with a rope")
+    # a reply of another kind, in its wording for someone else (the slot), not the someone-else
+    # reply itself
+    assert first.responses[:1] in (["utter_crisis"], ["utter_risk_check"]), first.responses
     assert FOR_SOMEONE_WORRIED_ABOUT_ANOTHER in first.text, first.text
     later = person.say("going to end it tonight")
     assert later.responses[:1] == ["utter_crisis"], later.responses

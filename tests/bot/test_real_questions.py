@@ -31,9 +31,10 @@ from tests.fixtures.real_questions import (
 # docs/real-questions.md, "A sixth round"), dev 182/210 and 36/42 (34 before), test 126/172 and
 # 38/45 (31 before): one development question ("can I ask her to explain how therapy works?")
 # now gets the honest unknown, traded for two more development and seven more test-part
-# questions given it, and one more test-part question answered.
+# questions given it, and one more test-part question answered. With everyday remarks
+# (docs/risk-precision.md, "Everyday remarks, landed"): dev 181/210 and 37/42, test unchanged.
 FLOORS = {
-    "dev": {"answerable": 0.866, "unanswerable": 0.85},
+    "dev": {"answerable": 0.861, "unanswerable": 0.88},
     "test": {"answerable": 0.732, "unanswerable": 0.84},
 }
 # Crisis replies and check-ins to real questions (all ordinary): 1 of 252 dev, 1 of 217 test (2

@@ -187,6 +187,8 @@ def _follow_up(text: str, intent: str, confidence: float, previous_topic: str) -
     [
         # read alone as outside the service, with its question as that question's topic: taken
         (("out_of_scope", 0.91), ("ask_missed_session", 0.99), "ask_missed_session", True),
+        # read alone as an everyday remark, which is no reading of a topic either: taken
+        (("small_talk", 0.91), ("ask_missed_session", 0.99), "ask_missed_session", True),
         # not confident enough together
         (("out_of_scope", 0.91), ("ask_missed_session", 0.8), "ask_missed_session", False),
         # together it reads as another topic than the question before: the margin decides

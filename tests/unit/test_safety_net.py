@@ -372,6 +372,55 @@ def test_the_check_in_threshold_is_read_from_the_config():
         assert message.get(INTENT)["name"] == expected, configured
 
 
+def test_risk_said_calmly_spread_over_several_readings_gets_the_check_in_when_summed(detector):
+    # "I've given my dog to my sister and sorted my will. I feel calm now": no one reading of
+    # risk is strong, together they hold 0.63.
+    readings = (("risk_suicide", 0.25), ("risk_abuse", 0.21), ("risk_other_person", 0.17))
+    summed = SafetyNet(detector, check_in_threshold=0.45, sum_risk_readings=True)
+    message = _fell_back("hard to place", *readings)
+    summed.process([message])
+    assert message.get(INTENT)["name"] == "risk_check"
+    assert message.get(INTENT)["confidence"] == pytest.approx(0.63)
+    alone = _fell_back("hard to place", *readings)
+    SafetyNet(detector, check_in_threshold=0.45).process([alone])
+    assert alone.get(INTENT)["name"] == "nlu_fallback"
+
+
+@pytest.mark.parametrize(
+    "ranking",
+    [
+        (("ask_cost", 0.6), ("risk_suicide", 0.2), ("risk_abuse", 0.2)),
+        (("ask_ending", 0.56), ("risk_suicide", 0.44)),
+    ],
+)
+def test_risk_readings_summed_under_the_threshold_change_nothing(detector, ranking):
+    message = _ranked("hard to place", *ranking)
+    SafetyNet(detector, check_in_threshold=0.45, sum_risk_readings=True).process([message])
+    assert message.get(INTENT)["name"] == ranking[0][0]
+    assert message.get(SAFETY_NET_KEY) is None
+
+
+def test_summing_the_risk_readings_is_read_from_the_config():
+    from unittest.mock import MagicMock
+
+    for summed, expected in ((False, "ask_cost"), (True, "risk_check")):
+        net = SafetyNet.create(
+            {
+                **SafetyNet.get_default_config(),
+                "check_in_threshold": 0.45,
+                "sum_risk_readings": summed,
+            },
+            MagicMock(),
+            MagicMock(),
+            MagicMock(),
+        )
+        message = _ranked(
+            "hard to place", ("ask_cost", 0.5), ("risk_suicide", 0.3), ("risk_abuse", 0.2)
+        )
+        net.process([message])
+        assert message.get(INTENT)["name"] == expected, summed
+
+
 def test_a_contact_detail_torn_between_risks_stays_a_fallback(safety_net):
     message = _fell_back("020 7946 0000", ("risk_suicide", 0.5), ("under_18", 0.45))
     safety_net.process([message])

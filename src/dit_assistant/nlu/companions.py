@@ -49,6 +49,9 @@ FOLLOW_UP, QUESTION, STATEMENT = "follow_up", "question", "statement"
 # Set on a follow-up's companion: the topic the assistant answered the question before it with.
 PREVIOUS_TOPIC = "previous_topic"
 OUT_OF_SCOPE = "out_of_scope"
+# An everyday remark that asks nothing ("just made the best banana bread of my life"): answered
+# with the same honest reply as ``out_of_scope``, and, like it, no reading of a topic.
+SMALL_TALK = "small_talk"
 # Set on a message (and kept in its parse data) that shared a difficulty before its question.
 SHARED_DIFFICULTY = "shared_difficulty"
 DIFFICULTY_INTENT = "share_difficulty"
@@ -60,8 +63,17 @@ DIFFICULTY_READINGS = {DIFFICULTY_INTENT, "ask_anxiety", "ask_depression", "ask_
 TOPIC_PREFIX = "ask_"
 # Readings that answer no question: a question read apart from them stands on its own
 # confidence, without the margin.
-# ("Out of scope" is an answer: the honest "I don't have an answer to that".)
-NON_ANSWERS = {DIFFICULTY_INTENT, "nlu_fallback", "gibberish", "greet", "goodbye", "thank"}
+# ("Out of scope" is an answer: the honest "I don't have an answer to that". An everyday remark
+# is not: it asks nothing, so a question beside it is the question.)
+NON_ANSWERS = {
+    DIFFICULTY_INTENT,
+    SMALL_TALK,
+    "nlu_fallback",
+    "gibberish",
+    "greet",
+    "goodbye",
+    "thank",
+}
 # Readings never replaced: every safety route, risk and a young person (safeguarding) alike.
 # A reading of risk (not of age) in what a message says first also tells of a difficulty.
 RISK_READINGS = {name for name in SAFETY_ROUTES if name.startswith("risk_")}
@@ -311,7 +323,7 @@ class CompanionResolver(_PassThroughTraining):
             return confidence >= self.config["question"]
         if (
             kind == FOLLOW_UP
-            and own_name == OUT_OF_SCOPE
+            and own_name in (OUT_OF_SCOPE, SMALL_TALK)
             and name == companion.get(PREVIOUS_TOPIC)
             and confidence >= self.config["continues_previous"]
         ):

@@ -169,6 +169,8 @@ class SafetyNet(GraphComponent):
         # becomes nlu_fallback (the FallbackClassifier's threshold in bot/config.yml).
         # check_in_threshold: a risk reading at least this confident gets the check-in even
         # when an ordinary intent came first; None turns that off.
+        # sum_risk_readings: compare the risk intents' readings summed, rather than the
+        # strongest alone, with check_in_threshold.
         # someone_else_threshold: a reading of someone else at risk at least this confident
         # words an overdose, suicide or self-harm reply for a person worried about someone
         # else; None turns that off.
@@ -178,6 +180,7 @@ class SafetyNet(GraphComponent):
             "require_risk_signal": False,
             "fallback_threshold": 0.2,
             "check_in_threshold": DEFAULT_CHECK_IN_THRESHOLD,
+            "sum_risk_readings": False,
             "someone_else_threshold": DEFAULT_SOMEONE_ELSE_THRESHOLD,
         }
 
@@ -189,6 +192,7 @@ class SafetyNet(GraphComponent):
         fallback_threshold: float = 0.2,
         check_in_threshold: float | None = DEFAULT_CHECK_IN_THRESHOLD,
         someone_else_threshold: float | None = DEFAULT_SOMEONE_ELSE_THRESHOLD,
+        sum_risk_readings: bool = False,
     ) -> None:
         self._detector = detector
         self._risk_intents = set(detector.intents)
@@ -197,6 +201,7 @@ class SafetyNet(GraphComponent):
         self._fallback_threshold = fallback_threshold
         self._check_in_threshold = check_in_threshold
         self._someone_else_threshold = someone_else_threshold
+        self._sum_risk_readings = sum_risk_readings
 
     @classmethod
     def create(
@@ -213,6 +218,7 @@ class SafetyNet(GraphComponent):
             float(config.get("fallback_threshold", 0.2)),
             _optional_float(config.get("check_in_threshold", DEFAULT_CHECK_IN_THRESHOLD)),
             _optional_float(config.get("someone_else_threshold", DEFAULT_SOMEONE_ELSE_THRESHOLD)),
+            bool(config.get("sum_risk_readings", False)),
         )
 
     def process(self, messages: list[Message]) -> list[Message]:
@@ -369,9 +375,12 @@ class SafetyNet(GraphComponent):
         scored a little higher: "the end of therapy" at 0.54 over wanting to die at 0.45 was
         answered with the ending phase. Which of two close readings comes first is the least
         stable thing a classifier says (new training phrasings for one topic move it), so the
-        reply to risk does not depend on it. The exceptions of a classifier-only verdict hold
-        here too: a bare contact detail, an adult age against a guess of a young person, and
-        ``require_risk_signal``.
+        reply to risk does not depend on it. With ``sum_risk_readings`` the risk intents'
+        readings are summed: risk said calmly spreads over several of them ("I've given my dog
+        to my sister and sorted my will. I feel calm now", suicide 0.25, abuse 0.21, someone
+        else 0.17), and is no less a reading of risk for that. The exceptions of a
+        classifier-only verdict hold here too: a bare contact detail, an adult age against a
+        guess of a young person, and ``require_risk_signal``.
         """
         if self._check_in_threshold is None or is_contact_detail(text):
             return
@@ -384,6 +393,8 @@ class SafetyNet(GraphComponent):
             return
         strongest = max(readings, key=lambda r: float(r.get("confidence") or 0.0))
         confidence = float(strongest.get("confidence") or 0.0)
+        if self._sum_risk_readings:
+            confidence = sum(float(r.get("confidence") or 0.0) for r in readings)
         if confidence < self._check_in_threshold:
             return
         if self._set_aside(strongest.get("name"), text):
