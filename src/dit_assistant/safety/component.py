@@ -294,7 +294,7 @@ class SafetyNet(GraphComponent):
             self._grade_classifier_verdict(message, text)
             return
         intent = message.get(INTENT) or {}
-        current, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
+        current, confidence = intent.get("name"), _confidence(intent)
         # A confident classifier verdict for a more urgent risk stands ("my partner took all her
         # pills": overdose before suicide); a weak one never overrides a reviewed phrase. Nor does
         # a reading of someone else override a phrase the writer says of themselves.
@@ -322,7 +322,7 @@ class SafetyNet(GraphComponent):
 
     def _grade_classifier_verdict(self, message: Message, text: str) -> None:
         intent = message.get(INTENT) or {}
-        current, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
+        current, confidence = intent.get("name"), _confidence(intent)
         if current == FALLBACK_INTENT and self._check_in_when_torn_between_risks(message, text):
             return
         if current not in self._risk_intents:
@@ -359,7 +359,7 @@ class SafetyNet(GraphComponent):
             second.get("name") not in self._risk_intents
         ):
             return False
-        confidence = float(first.get("confidence") or 0.0) + float(second.get("confidence") or 0.0)
+        confidence = _confidence(first) + _confidence(second)
         if confidence < TORN_BETWEEN_RISKS_SHARE:
             return False
         _classifier_verdict_replaced(message, CHECK_IN_INTENT, confidence, FALLBACK_INTENT)
@@ -391,10 +391,10 @@ class SafetyNet(GraphComponent):
         ]
         if not readings:
             return
-        strongest = max(readings, key=lambda r: float(r.get("confidence") or 0.0))
-        confidence = float(strongest.get("confidence") or 0.0)
+        strongest = max(readings, key=_confidence)
+        confidence = _confidence(strongest)
         if self._sum_risk_readings:
-            confidence = sum(float(r.get("confidence") or 0.0) for r in readings)
+            confidence = sum(_confidence(r) for r in readings)
         if confidence < self._check_in_threshold:
             return
         if self._set_aside(strongest.get("name"), text):
@@ -420,7 +420,7 @@ class SafetyNet(GraphComponent):
             if r.get("name") not in self._risk_intents and r.get("name") != CHECK_IN_INTENT
         ]
         best = ordinary[0] if ordinary else None
-        if best is None or float(best.get("confidence") or 0.0) < self._fallback_threshold:
+        if best is None or _confidence(best) < self._fallback_threshold:
             best = {"name": FALLBACK_INTENT, "confidence": 1.0 - self._fallback_threshold}
         _classifier_verdict_replaced(message, best["name"], best["confidence"], risk_intent)
 
@@ -466,11 +466,16 @@ def _classifier_verdict_replaced(
     )
 
 
+def _confidence(reading: dict[str, Any]) -> float:
+    """The confidence of one intent reading (a verdict or a ranking entry); 0 when unset."""
+    return float(reading.get("confidence") or 0.0)
+
+
 def _reading(message: Message, intent: str) -> float:
     """The confidence the classifier's ranking gives ``intent`` (0 when it is not ranked)."""
     for ranked in message.get(INTENT_RANKING_KEY) or []:
         if ranked.get("name") == intent:
-            return float(ranked.get("confidence") or 0.0)
+            return _confidence(ranked)
     return 0.0
 
 
