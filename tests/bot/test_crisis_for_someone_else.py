@@ -160,6 +160,9 @@ OWN_SUICIDE_OR_SELF_HARM = [
     "my husband cheated and I've been self harming again",
     "my dad passed and I don't want to live anymore",
     "my mum shouts at me every day and I want to kill myself",
+    # the classifier reads these as someone else's: a self-harm phrase said of oneself wins
+    "my friend doesn't know I've been cutting",
+    "my mum doesn't know i have been cutting.",
 ]
 
 
