@@ -1,18 +1,22 @@
-"""What several Rasa replicas share when ``REDIS_URL`` is set: one Redis server for Rasa's own
-lock store and for the message gate's rate limits and delivery ids.
+"""What several Rasa replicas share when ``REDIS_URL`` is set: one Redis server for the lock store
+and for the message gate's rate limits and delivery ids.
 
 **The lock.** Rasa handles one conversation's messages one at a time through its lock store
 (``lock_store`` in the endpoints file): a ticket per message, served in order. Without
 ``REDIS_URL`` the lock is Rasa's in-memory one, which holds within one process only. With it,
-:func:`lock_store_endpoint` adds Rasa's ``RedisLockStore`` (``type: redis``) to the endpoints
-file the Rasa server reads (``serve.runtime_endpoints``), so the tickets live in Redis.
+:func:`lock_store_endpoint` adds a Redis lock store (:class:`AtomicRedisLockStore`, Rasa's
+``RedisLockStore`` made atomic) to the endpoints file the Rasa server reads
+(``serve.runtime_endpoints``), so the tickets live in Redis.
 
-Rasa's open-source Redis lock is not atomic across processes: issuing a ticket reads the lock
-and writes it back as two commands, so two replicas issuing a ticket for one conversation at the
-same instant can both get the same one. Within one process it is safe (the event loop does not
-switch between the two commands). So the load balancer must send one conversation to one
-replica (sticky sessions by sender); the Redis lock then covers what stickiness cannot: a
-replica that restarts or is removed, and requests that arrive while the routing changes.
+Rasa's own Redis lock store is not atomic across processes: issuing a ticket, and giving one
+back after a turn, each read the lock and write it back as two commands. Two replicas doing so
+for one conversation at the same instant lose one of the two changes: both get the same ticket,
+or a finished ticket comes back and holds every later message until it expires (a minute). So
+the endpoints file names :class:`AtomicRedisLockStore`, which makes each change in one Redis
+transaction (``WATCH``, read, ``MULTI``/``EXEC``; again if another replica wrote first). The
+load balancer still sends one conversation to one replica (sticky sessions by sender), so
+messages are rarely shared; the lock covers what stickiness cannot: a replica that restarts or
+is removed, and requests that arrive while the routing changes.
 
 **The password** is never written to the endpoints file: the file names environment variables
 (``${DIT_REDIS_PASSWORD}``, which Rasa fills in when it reads the file), and
@@ -21,8 +25,14 @@ replica that restarts or is removed, and requests that arrive while the routing 
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from rasa.core.lock import TicketLock
+from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
+from rasa.utils.endpoints import EndpointConfig
 
 LOCK_KEY_PREFIX = "dit"
 """Rasa's lock keys become ``dit:lock:<conversation>`` (Rasa allows letters and digits only)."""
@@ -39,7 +49,7 @@ def lock_store_endpoint(redis_url: str) -> dict[str, Any] | None:
         return None
     parts = urlsplit(redis_url)
     config: dict[str, Any] = {
-        "type": "redis",
+        "type": f"{__name__}.{AtomicRedisLockStore.__name__}",
         "url": parts.hostname,
         "port": parts.port or 6379,
         "db": int(parts.path.strip("/") or 0),
@@ -65,3 +75,65 @@ def credentials_environment(redis_url: str) -> dict[str, str]:
     if parts.password:
         env[PASSWORD_VARIABLE] = unquote(parts.password)
     return env
+
+
+class AtomicRedisLockStore(RedisLockStore):
+    """Rasa's Redis lock store, with every change to a conversation's lock made atomic across
+    processes (the module docstring says why). Keys, values and ticket rules are Rasa's own, so
+    replicas of this store and of Rasa's can share one Redis during an upgrade."""
+
+    def __init__(self, endpoint_config: EndpointConfig) -> None:
+        # Rasa builds a lock store named by its module path with the endpoint config alone.
+        super().__init__(host=endpoint_config.url, **endpoint_config.kwargs)
+
+    def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
+        issued: list[int] = []
+
+        def issue(lock: TicketLock | None) -> TicketLock:
+            lock = lock or TicketLock(conversation_id)
+            issued.append(lock.issue_ticket(lock_lifetime))  # the last attempt's counts
+            return lock
+
+        try:
+            self._change(conversation_id, issue)
+        except Exception as error:  # as Rasa's: the message then fails, and nothing else
+            raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
+        return issued[-1]
+
+    def update_lock(self, conversation_id: str) -> None:
+        def expire(lock: TicketLock | None) -> TicketLock | None:
+            if lock is not None:
+                lock.remove_expired_tickets()
+            return lock
+
+        self._change(conversation_id, expire)
+
+    def cleanup(self, conversation_id: str, ticket_number: int) -> None:
+        """Give back ``ticket_number``; the lock goes once no ticket is left (Rasa's rule), in
+        the same transaction, so a ticket issued meanwhile is never deleted with it."""
+
+        def finish(lock: TicketLock | None) -> TicketLock | None:
+            if lock is None:
+                return None
+            lock.remove_ticket_for(ticket_number)
+            return lock if lock.is_someone_waiting() else None
+
+        self._change(conversation_id, finish)
+
+    def _change(
+        self, conversation_id: str, change: Callable[[TicketLock | None], TicketLock | None]
+    ) -> None:
+        """Read the lock, apply ``change`` and write the result (None: delete the lock) in one
+        optimistic transaction, retried from the read when another client changed the key."""
+        key = self.key_prefix + conversation_id
+
+        def attempt(pipe: Any) -> None:
+            stored = pipe.get(key)
+            changed = change(TicketLock.from_dict(json.loads(stored)) if stored else None)
+            pipe.multi()
+            if changed is None:
+                pipe.delete(key)
+            else:
+                pipe.set(key, changed.dumps())
+
+        self.red.transaction(attempt, key)

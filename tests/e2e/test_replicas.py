@@ -196,13 +196,13 @@ QUESTIONS = [
     "what evidence is there for DIT?",
 ]
 STAGGER_S = 0.01
-"""Between the starts of the concurrent messages. Rasa's Redis lock hands out its tickets with a
-read and a separate write, so two replicas taking a ticket for one conversation within the same
-millisecond could both get it: that is why the proxy routes one conversation to one replica.
-10 ms apart (a Redis round trip here is well under 1 ms), each ticket is issued before the next
-message arrives, while the turns themselves (30 ms or more even on a quiet, warmed-up machine,
-and a waiting turn polls the lock once a second) always overlap. At 50 ms a warm replica could
-finish a turn before the next message came, and no message would wait."""
+"""Between the starts of the concurrent messages: the turns themselves (30 ms or more even on a
+quiet, warmed-up machine, and a waiting turn polls the lock once a second) always overlap. At
+50 ms a warm replica could finish a turn before the next message came, and no message would
+wait. Rasa's own Redis lock store read and wrote a ticket as two commands, so on a busy machine
+a ticket given back on one replica while the other took one could come back and hold every
+later message for a minute; the lock store the replicas use makes each change atomic
+(``tests/e2e/test_lock_store.py``)."""
 
 
 def _watch_lock(

@@ -92,4 +92,5 @@ def test_the_endpoints_file_for_a_rasa_server_is_written_where_asked(tmp_path, m
         get_settings.cache_clear()
     written = (tmp_path / "rasa-5005.yml").read_text()
     assert "http://127.0.0.1:5077/webhook" in written
-    assert "type: redis" in written and "10.0.0.9" in written and "pw" not in written
+    assert "type: dit_assistant.replicas.AtomicRedisLockStore" in written
+    assert "10.0.0.9" in written and "pw" not in written

@@ -1,5 +1,5 @@
-"""Several Rasa replicas, without a server: ``REDIS_URL`` read and checked, Rasa's Redis lock
-store named in the endpoints file the Rasa server reads (and its password kept out of it), a
+"""Several Rasa replicas, without a server: ``REDIS_URL`` read and checked, the atomic Redis
+lock store named in the endpoints file the Rasa server reads (and its password kept out of it), a
 lock store type that cannot be used stopping the server, and the message gate's limits shared
 between replicas, hashed, and falling back to memory when Redis cannot be reached."""
 
@@ -21,7 +21,12 @@ from rasa.utils.endpoints import read_endpoint_config
 from dit_assistant import rasa_cli
 from dit_assistant.channels.guard import MessageGate
 from dit_assistant.channels.rate_limits import GateLimiter
-from dit_assistant.replicas import PASSWORD_VARIABLE, USERNAME_VARIABLE, lock_store_endpoint
+from dit_assistant.replicas import (
+    PASSWORD_VARIABLE,
+    USERNAME_VARIABLE,
+    AtomicRedisLockStore,
+    lock_store_endpoint,
+)
 from dit_assistant.serve import runtime_endpoints
 from dit_assistant.settings import ConfigurationError, Settings, load_settings
 from dit_assistant.store.crypto import generate_key
@@ -65,7 +70,7 @@ def test_without_redis_the_lock_is_rasas_in_memory_one(tmp_path):
     assert isinstance(LockStore.create(None), InMemoryLockStore)
 
 
-def test_with_redis_the_rasa_server_reads_rasas_redis_lock_store(tmp_path, monkeypatch):
+def test_with_redis_the_rasa_server_reads_the_atomic_redis_lock_store(tmp_path, monkeypatch):
     path = runtime_endpoints(5055, tmp_path, redis_url=URL)
     text = path.read_text()
     assert SECRET not in text and "s3cret" not in text  # the password never goes into the file
@@ -73,9 +78,9 @@ def test_with_redis_the_rasa_server_reads_rasas_redis_lock_store(tmp_path, monke
     monkeypatch.setenv(PASSWORD_VARIABLE, SECRET)
     monkeypatch.setenv(USERNAME_VARIABLE, "dit")
     config = read_endpoint_config(str(path), "lock_store")
-    assert config is not None and config.type == "redis"
+    assert config is not None and config.type == "dit_assistant.replicas.AtomicRedisLockStore"
     store = LockStore.create(config)  # Rasa's own factory: no connection is made yet
-    assert type(store) is RedisLockStore
+    assert type(store) is AtomicRedisLockStore and isinstance(store, RedisLockStore)
     connection = store.red.connection_pool.connection_kwargs
     assert (connection["host"], connection["port"], connection["db"]) == ("redis.internal", 6380, 2)
     assert (connection["username"], connection["password"]) == ("dit", SECRET)
