@@ -87,18 +87,17 @@ class AtomicRedisLockStore(RedisLockStore):
         super().__init__(host=endpoint_config.url, **endpoint_config.kwargs)
 
     def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
-        issued: list[int] = []
-
         def issue(lock: TicketLock | None) -> TicketLock:
             lock = lock or TicketLock(conversation_id)
-            issued.append(lock.issue_ticket(lock_lifetime))  # the last attempt's counts
+            lock.issue_ticket(lock_lifetime)
             return lock
 
         try:
-            self._change(conversation_id, issue)
+            issued = self._change(conversation_id, issue)
         except Exception as error:  # as Rasa's: the message then fails, and nothing else
             raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
-        return issued[-1]
+        assert issued is not None  # ``issue`` always returns a lock
+        return issued.last_issued  # the ticket this change added, as written
 
     def update_lock(self, conversation_id: str) -> None:
         def expire(lock: TicketLock | None) -> TicketLock | None:
@@ -122,12 +121,13 @@ class AtomicRedisLockStore(RedisLockStore):
 
     def _change(
         self, conversation_id: str, change: Callable[[TicketLock | None], TicketLock | None]
-    ) -> None:
+    ) -> TicketLock | None:
         """Read the lock, apply ``change`` and write the result (None: delete the lock) in one
-        optimistic transaction, retried from the read when another client changed the key."""
+        optimistic transaction, retried from the read when another client changed the key;
+        returns the lock as written by the attempt that succeeded."""
         key = self.key_prefix + conversation_id
 
-        def attempt(pipe: Any) -> None:
+        def attempt(pipe: Any) -> TicketLock | None:
             stored = pipe.get(key)
             changed = change(TicketLock.from_dict(json.loads(stored)) if stored else None)
             pipe.multi()
@@ -135,5 +135,6 @@ class AtomicRedisLockStore(RedisLockStore):
                 pipe.delete(key)
             else:
                 pipe.set(key, changed.dumps())
+            return changed
 
-        self.red.transaction(attempt, key)
+        return self.red.transaction(attempt, key, value_from_callable=True)
